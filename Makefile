@@ -1,0 +1,30 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set up .venv first.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench bench-setup clean
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	bash scripts/bootstrap.sh
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/podcast.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check extractly schemas tests benchmarks examples
+	$(PY) -m mypy
+
+test: lint
+	$(PY) -m pytest -q
+
+bench-setup: $(STAMP)
+	EXTRAS=dev,bench bash scripts/bootstrap.sh
+
+bench: bench-setup
+	$(PY) benchmarks/core.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,70 @@
+"""``extract()`` and ``extract_many()``: thin wrappers that build or reuse an ``Extractor``.
+
+Extractors are cached per (schema, options) so that calling ``extract`` in a loop loads the
+model, compiles the constraint and evaluates the prompt prefix once. The cache holds a few
+Extractors; build an ``Extractor`` yourself to control its lifetime.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel
+
+from .extractor import Extractor
+from .schema import schema_fingerprint
+
+M = TypeVar("M", bound=BaseModel)
+
+_CACHE_SIZE = 4
+_cache: OrderedDict[str, Extractor[Any]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _extractor(schema: type[BaseModel] | Mapping[str, Any], options: dict[str, Any]) -> Extractor[Any]:
+    if isinstance(schema, Mapping):
+        schema_key = schema_fingerprint(schema)
+    else:
+        schema_key = f"{schema.__module__}.{schema.__qualname__}:{id(schema)}"
+    key = f"{schema_key}|{sorted((k, repr(v)) for k, v in options.items())}"
+    with _lock:
+        ex = _cache.get(key)
+        if ex is not None:
+            _cache.move_to_end(key)
+            return ex
+    ex = Extractor(schema, **options)
+    with _lock:
+        _cache[key] = ex
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)[1].close()
+    return ex
+
+
+@overload
+def extract(text: str | bytes, schema: type[M], **options: Any) -> M: ...
+@overload
+def extract(text: str | bytes, schema: Mapping[str, Any], **options: Any) -> dict[str, Any]: ...
+
+
+def extract(text: str | bytes, schema: type[BaseModel] | Mapping[str, Any], **options: Any) -> Any:
+    """Extract one object of ``schema`` from ``text``. Options are those of ``Extractor``."""
+    return _extractor(schema, options).run(text).value
+
+
+@overload
+def extract_many(texts: Iterable[str | bytes], schema: type[M], **options: Any) -> Iterator[M]: ...
+@overload
+def extract_many(
+    texts: Iterable[str | bytes], schema: Mapping[str, Any], **options: Any
+) -> Iterator[dict[str, Any]]: ...
+
+
+def extract_many(
+    texts: Iterable[str | bytes], schema: type[BaseModel] | Mapping[str, Any], **options: Any
+) -> Iterator[Any]:
+    """Extract from each text, in input order (batched; see ``Extractor.run_many``)."""
+    for result in _extractor(schema, options).run_many(texts):
+        yield result.value

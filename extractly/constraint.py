@@ -1,0 +1,158 @@
+"""Compile a decode schema into an llguidance token constraint, or refuse it loudly.
+
+The grammar is compact JSON: no free whitespace, ``,`` and ``:`` separators, keys in schema
+order. Compiled constraints are cached per (schema fingerprint, tokenizer). A keyword llguidance
+cannot enforce raises ``UnsupportedSchemaError`` naming the field and keyword, unless the caller
+allows it to be checked after decoding instead (``allow_post_checks``), in which case the keyword
+is named in ``CompiledConstraint.post_checked`` and the final jsonschema validation enforces it.
+This module never falls back to generic JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import llguidance
+
+from .errors import UnsupportedSchemaError
+from .schema import describe_path, schema_fingerprint, walk
+
+_COMPILE_OPTIONS: dict[str, Any] = {
+    "whitespace_flexible": False,
+    "item_separator": ",",
+    "key_separator": ":",
+}
+
+POST_CHECKABLE = frozenset(
+    {
+        "uniqueItems",
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependentRequired",
+        "dependentSchemas",
+        "dependencies",
+        "contains",
+        "minContains",
+        "maxContains",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "multipleOf",
+        "minProperties",
+        "maxProperties",
+    }
+)
+"""Keywords that may be checked after decoding when llguidance cannot enforce them."""
+
+_UNIMPLEMENTED = re.compile(r"Unimplemented keys: \[([^\]]*)\]")
+
+
+@dataclass(frozen=True)
+class CompiledConstraint:
+    """A grammar ready to be matched against tokens, plus what it leaves to validation."""
+
+    grammar: str
+    fingerprint: str
+    post_checked: tuple[str, ...]
+    template: llguidance.LLMatcher
+
+    def new_matcher(self) -> llguidance.LLMatcher:
+        """A fresh matcher in the start state (cheap: copies the compiled template)."""
+        return self.template.deep_copy()
+
+
+_cache: dict[tuple[str, int, bool], CompiledConstraint] = {}
+_cache_lock = threading.Lock()
+
+
+def compile_constraint(
+    decode_schema: Mapping[str, Any],
+    tokenizer: llguidance.LLTokenizer,
+    *,
+    allow_post_checks: bool = False,
+) -> CompiledConstraint:
+    """Compile ``decode_schema`` for ``tokenizer``; cached by schema fingerprint."""
+    fingerprint = schema_fingerprint(decode_schema)
+    key = (fingerprint, id(tokenizer), allow_post_checks)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    compiled = _compile(dict(decode_schema), tokenizer, fingerprint, allow_post_checks)
+    with _cache_lock:
+        _cache[key] = compiled
+    return compiled
+
+
+def _compile(
+    schema: dict[str, Any],
+    tokenizer: llguidance.LLTokenizer,
+    fingerprint: str,
+    allow_post_checks: bool,
+) -> CompiledConstraint:
+    post_checked: tuple[str, ...] = ()
+    grammar = _grammar(schema, lenient=False)
+    error = _validate(grammar, tokenizer)
+    if error:
+        unimplemented = _unimplemented_keys(error)
+        if unimplemented and allow_post_checks and set(unimplemented) <= POST_CHECKABLE:
+            post_checked = tuple(sorted(unimplemented))
+            grammar = _grammar(schema, lenient=True)
+            error = _validate(grammar, tokenizer)
+        if error:
+            raise _unsupported(schema, error, unimplemented, allow_post_checks)
+    matcher = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
+    if matcher.is_error():
+        raise _unsupported(schema, matcher.get_error(), [], allow_post_checks)
+    return CompiledConstraint(grammar, fingerprint, post_checked, matcher)
+
+
+def _grammar(schema: dict[str, Any], *, lenient: bool) -> str:
+    overrides = dict(_COMPILE_OPTIONS, lenient=lenient)
+    try:
+        return str(llguidance.LLMatcher.grammar_from_json_schema(schema, overrides=overrides))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise UnsupportedSchemaError(f"schema is not valid JSON: {exc}") from exc
+
+
+def _validate(grammar: str, tokenizer: llguidance.LLTokenizer) -> str:
+    is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, tokenizer)
+    return messages[0] if is_error and messages else ""
+
+
+def _unimplemented_keys(error: str) -> list[str]:
+    match = _UNIMPLEMENTED.search(error)
+    if not match:
+        return []
+    return [str(k) for k in json.loads(f"[{match.group(1)}]")]
+
+
+def _unsupported(
+    schema: dict[str, Any], error: str, unimplemented: list[str], allow_post_checks: bool
+) -> UnsupportedSchemaError:
+    first_line = error.strip().splitlines()[0] if error.strip() else "unknown error"
+    if unimplemented:
+        feature = unimplemented[0]
+        path = next((p for p, sub in walk(schema) if feature in sub), "")
+        hint = (
+            " It can be checked after decoding instead: pass allow_post_checks=True."
+            if feature in POST_CHECKABLE and not allow_post_checks
+            else ""
+        )
+        return UnsupportedSchemaError(
+            f"field {describe_path(path)}: JSON Schema keyword {feature!r} cannot be enforced "
+            f"during decoding.{hint} Remove it from the schema or restate it with supported "
+            "keywords (type, enum, const, properties, items, anyOf, min/max, pattern, format).",
+            path=path,
+            feature=feature,
+        )
+    return UnsupportedSchemaError(
+        f"schema cannot be compiled into a decoding constraint: {first_line}", feature="grammar"
+    )

@@ -1,0 +1,1 @@
+"""The decode engine: llama.cpp low-level calls, llguidance token masks, the batched loop."""

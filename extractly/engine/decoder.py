@@ -1,0 +1,307 @@
+"""The constrained decode loop: many documents at once over one llama.cpp context.
+
+Each document is a sequence in the KV cache. The shared prompt prefix (instructions and worked
+examples) lives in sequence 0, is evaluated once, and is copied into each document's sequence
+(``seq_cp`` shares the cells; nothing is recomputed). Per step, every live sequence contributes
+its pending tokens to one batch: a document's own prompt, or the token just sampled followed by
+the tokens the constraint forces (fast-forward: keys, braces, quotes, enum tails cost no
+sampling). Logits are requested only at the last pending token of a sequence.
+
+Sampling checks the greedy token against the constraint first and builds the full 262k-token
+mask only when that token is rejected. Finished sequences are replaced by the next document
+(continuous batching). Results come out in input order.
+
+Not here: prompts, parsing or validation of the output (see ``extractor.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import llguidance
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import BackendError, ExtractlyError
+from ..options import Sampling
+from .llama import LlamaContext
+from .repetition import loop_token
+
+StopReason = Literal["complete", "max_tokens", "constraint_error"]
+
+
+@dataclass
+class DecodeRequest:
+    tokens: list[int]
+    """Prompt tokens of this document, after the shared prefix."""
+    matcher: llguidance.LLMatcher
+    max_tokens: int
+
+
+@dataclass
+class DecodeResult:
+    tokens: list[int]
+    text: str
+    stop_reason: StopReason
+    prompt_tokens: int
+    cached_tokens: int
+    sampled_tokens: int
+    forced_tokens: int
+    seconds: float
+    repetition_breaks: int = 0
+    error: str = ""
+
+
+@dataclass
+class _Slot:
+    index: int
+    seq: int
+    request: DecodeRequest
+    pos: int
+    pending: list[int]
+    started: float
+    rng: np.random.Generator
+    generated: list[int] = field(default_factory=list)
+    sampled: int = 0
+    forced: int = 0
+    breaks: int = 0
+
+
+class Decoder:
+    """Runs ``DecodeRequest``s over one context that holds a fixed prompt prefix."""
+
+    def __init__(
+        self,
+        ctx: LlamaContext,
+        tokenizer: llguidance.LLTokenizer,
+        prefix: list[int],
+        *,
+        sampling: Sampling,
+        repetition_guard: bool,
+    ) -> None:
+        if len(prefix) >= ctx.n_ctx:
+            raise BackendError(f"prompt prefix ({len(prefix)} tokens) does not fit n_ctx={ctx.n_ctx}")
+        self.ctx = ctx
+        self.tokenizer = tokenizer
+        self.prefix = prefix
+        self.sampling = sampling
+        self.repetition_guard = repetition_guard
+        self.prefix_evaluations = 0
+        self._prefix_ready = False
+        words = (tokenizer.vocab_size + 31) // 32
+        self._mask_words = np.zeros(words, dtype=np.int32)
+        self._n_vocab = ctx.n_vocab
+
+    @property
+    def max_seqs(self) -> int:
+        return self.ctx.config.n_seq_max - 1
+
+    def capacity_for_document(self) -> int:
+        """Cells one document may use (its prompt plus its output)."""
+        return self.ctx.n_ctx - len(self.prefix)
+
+    def _ensure_prefix(self) -> None:
+        if self._prefix_ready:
+            return
+        self.ctx.seq_rm(0)
+        step = self.ctx.config.n_batch
+        for start in range(0, len(self.prefix), step):
+            chunk = self.prefix[start : start + step]
+            self.ctx.decode([(t, start + i, 0, False) for i, t in enumerate(chunk)])
+        self.prefix_evaluations += 1
+        self._prefix_ready = True
+
+    def invalidate_prefix(self) -> None:
+        """Forget the cached prefix (after the weights changed, e.g. an adapter swap)."""
+        self._prefix_ready = False
+        self.ctx.clear()
+
+    def run(
+        self, requests: Iterable[DecodeRequest | ExtractlyError], batch_size: int
+    ) -> Iterator[DecodeResult | ExtractlyError]:
+        """Decode ``requests``, at most ``batch_size`` at once; yield results in input order.
+
+        An ``ExtractlyError`` in the input passes through in its place (a document that
+        failed before decoding keeps its position in the output).
+        """
+        batch_size = max(1, min(batch_size, self.max_seqs))
+        self._ensure_prefix()
+        source = enumerate(requests)
+        exhausted = False
+        free = list(range(batch_size, 0, -1))
+        active: list[_Slot] = []
+        done: dict[int, DecodeResult | ExtractlyError] = {}
+        next_out = 0
+        window = 4 * batch_size  # bounds the reorder buffer on an endless stream
+        reserved = 0
+        waiting: tuple[int, DecodeRequest] | None = None
+        try:
+            while True:
+                # Admit documents while slots, cells and the reorder window allow.
+                while free and not exhausted:
+                    if waiting is None:
+                        try:
+                            index, item = next(source)
+                        except StopIteration:
+                            exhausted = True
+                            break
+                        if isinstance(item, ExtractlyError):
+                            done[index] = item
+                            continue
+                        waiting = (index, item)
+                    index, req = waiting
+                    need = len(req.tokens) + req.max_tokens
+                    if active and (
+                        reserved + need > self.capacity_for_document() or index >= next_out + window
+                    ):
+                        break
+                    waiting = None
+                    slot = self._admit(index, req, free.pop())
+                    if self._fast_forward(slot):  # the constraint forced the whole output
+                        self.ctx.seq_rm(slot.seq)
+                        free.append(slot.seq)
+                        done[index] = self._finish(slot)
+                        continue
+                    slot.pending.extend(slot.generated)
+                    reserved += need
+                    active.append(slot)
+                while next_out in done:
+                    yield done.pop(next_out)
+                    next_out += 1
+                if not active:
+                    if exhausted and waiting is None:
+                        return
+                    continue
+                for slot in self._step(active):
+                    active.remove(slot)
+                    free.append(slot.seq)
+                    reserved -= len(slot.request.tokens) + slot.request.max_tokens
+                    self.ctx.seq_rm(slot.seq)
+                    done[slot.index] = self._finish(slot)
+        finally:
+            for slot in active:
+                self.ctx.seq_rm(slot.seq)
+
+    def _admit(self, index: int, req: DecodeRequest, seq: int) -> _Slot:
+        self.ctx.seq_rm(seq)
+        self.ctx.seq_cp(0, seq)
+        slot = _Slot(
+            index=index,
+            seq=seq,
+            request=req,
+            pos=len(self.prefix),
+            pending=list(req.tokens),
+            started=time.perf_counter(),
+            rng=np.random.default_rng(self.sampling.seed),
+        )
+        return slot
+
+    def _step(self, active: list[_Slot]) -> list[_Slot]:
+        """One llama.cpp batch over all live sequences; return those that finished."""
+        budget = self.ctx.config.n_batch
+        entries: list[tuple[int, int, int, bool]] = []
+        wants: list[tuple[_Slot, int]] = []
+        # Generating sequences first (one token plus forced ones), then prompts in the rest.
+        for slot in sorted(active, key=lambda s: len(s.pending)):
+            if budget <= 0:
+                break
+            take = slot.pending[:budget]
+            del slot.pending[: len(take)]
+            last = not slot.pending
+            for i, tok in enumerate(take):
+                entries.append((tok, slot.pos + i, slot.seq, last and i == len(take) - 1))
+            slot.pos += len(take)
+            budget -= len(take)
+            if last:
+                wants.append((slot, len(entries) - 1))
+        self.ctx.decode(entries)
+        finished = []
+        for slot, batch_index in wants:
+            if self._advance(slot, self.ctx.logits(batch_index)):
+                finished.append(slot)
+        return finished
+
+    def _advance(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> bool:
+        """Choose the next token and queue it with any forced tokens; True when done."""
+        matcher = slot.request.matcher
+        tok = self._choose(slot, logits)
+        if not matcher.consume_token(tok):
+            return True
+        slot.generated.append(tok)
+        slot.sampled += 1
+        mark = len(slot.generated) - 1
+        if matcher.is_stopped() or self._fast_forward(slot):
+            return True
+        if len(slot.generated) >= slot.request.max_tokens:
+            return True
+        slot.pending = slot.generated[mark:]
+        return False
+
+    def _fast_forward(self, slot: _Slot) -> bool:
+        """Append the tokens the constraint forces; True if that completes the output."""
+        matcher = slot.request.matcher
+        forced = matcher.compute_ff_tokens()
+        if forced:
+            matcher.consume_tokens(forced)
+            slot.generated.extend(forced)
+            slot.forced += len(forced)
+        return matcher.is_stopped() or matcher.is_error()
+
+    def _choose(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> int:
+        matcher = slot.request.matcher
+        banned = loop_token(slot.generated) if self.repetition_guard else None
+        if self.sampling.temperature <= 0:
+            tok = int(np.argmax(logits))
+            if tok != banned and matcher.validate_tokens([tok]) == 1:
+                return tok
+        allowed = self._allowed(matcher)
+        if banned is not None and banned < allowed.size and allowed[banned]:
+            if np.count_nonzero(allowed) > 1:
+                allowed[banned] = False
+                slot.breaks += 1
+        masked = np.where(allowed, logits[: allowed.size], -np.inf)
+        if self.sampling.temperature <= 0:
+            return int(np.argmax(masked))
+        return self._sample(slot, masked)
+
+    def _allowed(self, matcher: llguidance.LLMatcher) -> npt.NDArray[np.bool_]:
+        words = self._mask_words
+        matcher.unsafe_compute_mask_ptr(words.ctypes.data, words.nbytes)
+        bits = np.unpackbits(words.view(np.uint8), bitorder="little")[: self._n_vocab]
+        return bits.astype(bool)
+
+    def _sample(self, slot: _Slot, masked: npt.NDArray[np.float32]) -> int:
+        scaled = masked / self.sampling.temperature
+        if self.sampling.top_k > 0:
+            k = min(self.sampling.top_k, int(np.count_nonzero(np.isfinite(scaled))))
+            cut = np.partition(scaled, -k)[-k]
+            scaled = np.where(scaled >= cut, scaled, -np.inf)
+        scaled = scaled - np.max(scaled)
+        probs = np.exp(scaled)
+        probs /= probs.sum()
+        return int(slot.rng.choice(probs.size, p=probs))
+
+    def _finish(self, slot: _Slot) -> DecodeResult:
+        matcher = slot.request.matcher
+        reason: StopReason
+        if matcher.is_error():
+            reason = "constraint_error"
+        elif matcher.is_stopped() or matcher.is_accepting():
+            reason = "complete"
+        else:
+            reason = "max_tokens"
+        return DecodeResult(
+            tokens=slot.generated,
+            text=self.tokenizer.decode_bytes(slot.generated).decode("utf-8", errors="replace"),
+            stop_reason=reason,
+            prompt_tokens=len(slot.request.tokens),
+            cached_tokens=len(self.prefix),
+            sampled_tokens=slot.sampled,
+            forced_tokens=slot.forced,
+            seconds=time.perf_counter() - slot.started,
+            repetition_breaks=slot.breaks,
+            error=matcher.get_error() if reason == "constraint_error" else "",
+        )

@@ -1,0 +1,202 @@
+"""A thin, typed layer over llama.cpp's C API (through llama-cpp-python's ctypes bindings).
+
+What it does: load a GGUF once per process, tokenize, build multi-sequence batches, decode,
+hand out logits rows as numpy views without copying, and edit the KV cache per sequence.
+What it does not do: sampling, constraints or prompts (see ``decoder.py``). We deliberately
+avoid ``llama_cpp.Llama``: its ``__call__`` copies full-vocabulary logits every step.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import BackendError, ModelNotFoundError
+
+_backend_lock = threading.Lock()
+_backend_ready = False
+_log_callback: Any = None  # keep the ctypes callback alive
+
+
+def _llama() -> Any:
+    """Import llama_cpp lazily, with quiet logs; a failed import names the fix."""
+    global _backend_ready, _log_callback
+    try:
+        import llama_cpp
+    except (ImportError, OSError) as exc:
+        raise BackendError(
+            f"llama-cpp-python cannot be imported ({exc}). Run scripts/bootstrap.sh "
+            "(or `make demo`) to build it for this CPU."
+        ) from exc
+    with _backend_lock:
+        if not _backend_ready:
+
+            @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+            def _quiet(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+                if level == 4 and os.environ.get("EXTRACTLY_LLAMA_LOG"):  # GGML_LOG_LEVEL_ERROR
+                    os.write(2, text)
+
+            _log_callback = _quiet
+            if not os.environ.get("EXTRACTLY_LLAMA_VERBOSE"):
+                llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
+            llama_cpp.llama_backend_init()
+            _backend_ready = True
+    return llama_cpp
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS
+        return max(1, os.cpu_count() or 1)
+
+
+class LlamaModel:
+    """Weights and vocabulary of one GGUF, shared by every context in the process."""
+
+    def __init__(self, path: Path) -> None:
+        lib = _llama()
+        if not path.is_file():
+            raise ModelNotFoundError(f"no GGUF file at {path}")
+        params = lib.llama_model_default_params()
+        params.n_gpu_layers = 0
+        self._lib = lib
+        self.path = path
+        self.ptr = lib.llama_model_load_from_file(str(path).encode(), params)
+        if not self.ptr:
+            raise BackendError(f"llama.cpp could not load {path} (not a GGUF, or unsupported)")
+        self.vocab = lib.llama_model_get_vocab(self.ptr)
+        self.n_vocab = int(lib.llama_vocab_n_tokens(self.vocab))
+        self.n_ctx_train = int(lib.llama_model_n_ctx_train(self.ptr))
+        self.bos = int(lib.llama_vocab_bos(self.vocab))
+        self.add_bos = bool(lib.llama_vocab_get_add_bos(self.vocab))
+        buf = ctypes.create_string_buffer(256)
+        lib.llama_model_desc(self.ptr, buf, 256)
+        self.description = buf.value.decode(errors="replace")
+
+    def tokenize(self, text: str, *, add_bos: bool = False) -> list[int]:
+        data = text.encode("utf-8")
+        capacity = len(data) + 8
+        out = (ctypes.c_int32 * capacity)()
+        n = self._lib.llama_tokenize(self.vocab, data, len(data), out, capacity, add_bos, False)
+        if n < 0:  # pragma: no cover - capacity always suffices: a token covers >= 1 byte
+            raise BackendError(f"tokenization failed ({n})")
+        return list(out[:n])
+
+    def __del__(self) -> None:
+        ptr = getattr(self, "ptr", None)
+        if ptr:
+            self._lib.llama_model_free(ptr)
+            self.ptr = None
+
+
+_models: dict[str, LlamaModel] = {}
+_models_lock = threading.Lock()
+
+
+def load_model(path: Path) -> LlamaModel:
+    """Load ``path`` once per process."""
+    key = str(path.resolve())
+    with _models_lock:
+        model = _models.get(key)
+        if model is None:
+            model = _models[key] = LlamaModel(path)
+        return model
+
+
+@dataclass(frozen=True)
+class ContextConfig:
+    n_ctx: int = 8192
+    n_batch: int = 512
+    n_seq_max: int = 17
+    n_threads: int = 0  # 0: all available cores
+
+
+class LlamaContext:
+    """One llama.cpp context: a unified KV cache shared by up to ``n_seq_max`` sequences.
+
+    ``swa_full`` keeps Gemma's sliding-window layers' cache whole, so a prompt prefix held in
+    sequence 0 can be shared with other sequences by ``seq_cp`` without being evicted.
+    """
+
+    def __init__(self, model: LlamaModel, config: ContextConfig) -> None:
+        lib = self._lib = model._lib
+        self.model = model
+        self.config = config
+        params = lib.llama_context_default_params()
+        params.n_ctx = config.n_ctx
+        params.n_batch = config.n_batch
+        params.n_ubatch = config.n_batch
+        params.n_seq_max = config.n_seq_max
+        threads = config.n_threads or available_cores()
+        params.n_threads = threads
+        params.n_threads_batch = threads
+        params.swa_full = True
+        params.kv_unified = True
+        params.no_perf = True
+        params.flash_attn_type = lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        self.ptr = lib.llama_init_from_model(model.ptr, params)
+        if not self.ptr:
+            raise BackendError(
+                f"llama.cpp could not create a context (n_ctx={config.n_ctx}, "
+                f"n_seq_max={config.n_seq_max}); try a smaller n_ctx"
+            )
+        self.n_ctx = int(lib.llama_n_ctx(self.ptr))
+        self.memory = lib.llama_get_memory(self.ptr)
+        self._batch = lib.llama_batch_init(config.n_batch, 0, 1)
+        for i in range(config.n_batch):
+            self._batch.n_seq_id[i] = 1
+        self.n_vocab = model.n_vocab
+        self.evaluated_tokens = 0
+        """Every token this context has run through the model (prompt and generated)."""
+
+    def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
+        """Decode ``(token, pos, seq_id, want_logits)`` entries in one llama.cpp batch."""
+        n = len(entries)
+        if n > self.config.n_batch:
+            raise BackendError(f"batch of {n} tokens exceeds n_batch={self.config.n_batch}")
+        b = self._batch
+        token, pos, seq_id, logits = b.token, b.pos, b.seq_id, b.logits
+        for i, (tok, p, seq, want) in enumerate(entries):
+            token[i] = tok
+            pos[i] = p
+            seq_id[i][0] = seq
+            logits[i] = want
+        b.n_tokens = n
+        rc = self._lib.llama_decode(self.ptr, b)
+        if rc != 0:
+            raise BackendError(
+                f"llama_decode failed with code {rc} "
+                "(1: no room in the KV cache; increase n_ctx or lower batch_size)"
+            )
+        self.evaluated_tokens += n
+
+    def logits(self, batch_index: int) -> npt.NDArray[np.float32]:
+        """Logits of the ``batch_index``-th entry of the last batch, as a view (no copy)."""
+        ptr = self._lib.llama_get_logits_ith(self.ptr, batch_index)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+    def seq_rm(self, seq: int, p0: int = -1, p1: int = -1) -> None:
+        self._lib.llama_memory_seq_rm(self.memory, seq, p0, p1)
+
+    def seq_cp(self, src: int, dst: int, p0: int = -1, p1: int = -1) -> None:
+        self._lib.llama_memory_seq_cp(self.memory, src, dst, p0, p1)
+
+    def clear(self) -> None:
+        self._lib.llama_memory_clear(self.memory, True)
+
+    def close(self) -> None:
+        if getattr(self, "ptr", None):
+            self._lib.llama_batch_free(self._batch)
+            self._lib.llama_free(self.ptr)
+            self.ptr = None
+
+    def __del__(self) -> None:
+        self.close()

@@ -1,0 +1,96 @@
+"""The exception tree of extractly.
+
+Every error the library raises on purpose derives from ``ExtractlyError``::
+
+    ExtractlyError
+    ├── SchemaError                 the schema cannot be used (raised when an Extractor is built)
+    │   └── UnsupportedSchemaError  a feature the decoder cannot enforce; names field and keyword
+    ├── InputError                  the text cannot be extracted from as given
+    │   ├── EmptyInputError         empty or whitespace-only text
+    │   └── InputTooLongError       the prompt does not fit the model's context
+    ├── BackendError                the model could not be loaded or run
+    │   ├── ModelNotFoundError      no GGUF at the given path, or the embedded one is missing
+    │   └── BackendCrashError       the installed llama.cpp build crashes on this machine
+    └── ExtractionError             decoding ran but produced no valid object; holds raw_text
+        ├── TruncatedOutputError    max_tokens or the context ran out before the JSON closed
+        └── OutputValidationError   the JSON parsed but the schema or a validator rejected it
+
+``ExtractionError`` carries the evidence: ``raw_text`` (what the model wrote) and
+``attempts`` (each try). We never reuse pydantic's ``ValidationError`` name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class ExtractlyError(Exception):
+    """Base class of every error extractly raises on purpose."""
+
+
+class SchemaError(ExtractlyError, ValueError):
+    """The schema cannot be used for extraction."""
+
+
+class UnsupportedSchemaError(SchemaError):
+    """A schema feature that constrained decoding cannot enforce.
+
+    ``path`` is the JSON pointer of the offending sub-schema, ``feature`` the keyword.
+    """
+
+    def __init__(self, message: str, *, path: str = "", feature: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.feature = feature
+
+
+class InputError(ExtractlyError, ValueError):
+    """The input text cannot be used as given."""
+
+
+class EmptyInputError(InputError):
+    """The text is empty or only whitespace."""
+
+
+class InputTooLongError(InputError):
+    """The prompt for this text is longer than the model's context window."""
+
+    def __init__(self, message: str, *, n_tokens: int, limit: int) -> None:
+        super().__init__(message)
+        self.n_tokens = n_tokens
+        self.limit = limit
+
+
+class BackendError(ExtractlyError, RuntimeError):
+    """The model could not be loaded or run."""
+
+
+class ModelNotFoundError(BackendError, FileNotFoundError):
+    """No usable GGUF file was found."""
+
+
+class BackendCrashError(BackendError):
+    """The installed llama.cpp build dies on this machine (e.g. SIGSEGV in an AMX kernel)."""
+
+
+class ExtractionError(ExtractlyError):
+    """Decoding ran but did not produce a valid object.
+
+    ``raw_text`` is what the model wrote, ``attempts`` every try that was made.
+    """
+
+    def __init__(
+        self, message: str, *, raw_text: str = "", attempts: Sequence[Any] = ()
+    ) -> None:
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.attempts = list(attempts)
+
+
+class TruncatedOutputError(ExtractionError):
+    """The output hit max_tokens or the end of the context before the JSON was complete."""
+
+
+class OutputValidationError(ExtractionError):
+    """The output was well-formed JSON but failed schema or validator checks."""

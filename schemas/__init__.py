@@ -1,0 +1,1 @@
+"""Ready-made extraction schemas: ``from schemas.podcast import PodcastEpisode``."""

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Create .venv and install extractly with a llama-cpp-python build that is safe on this CPU.
+#
+# llama-cpp-python ships no wheel for this platform, so pip compiles it. Two traps:
+#  1. ggml's native build enables AMX when the CPU reports it; some VMs report AMX but do not
+#     allow it, and the process segfaults in ggml_backend_amx_mul_mat. extractly/engine/build_flags.py
+#     turns on each SIMD level the CPU has and keeps AMX off.
+#  2. pip's wheel cache ignores CMAKE_ARGS, so a wheel built with other flags can come back.
+#     We build with --no-cache-dir into our own wheel directory keyed by version and flags.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+LLAMA_VERSION=0.3.36
+EXTRAS=${EXTRAS:-dev}
+
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+VPY=.venv/bin/python
+"$VPY" -m pip install --quiet --upgrade pip
+
+if ! "$VPY" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_VERSION')" 2>/dev/null; then
+    CMAKE_ARGS_SAFE=$("$VPY" extractly/engine/build_flags.py)
+    KEY=$(printf '%s %s' "$LLAMA_VERSION" "$CMAKE_ARGS_SAFE" | sha256sum | cut -c1-16)
+    WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/extractly/wheels/llama-cpp-python-$LLAMA_VERSION-$KEY"
+    if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+        echo "building llama-cpp-python $LLAMA_VERSION (several minutes on 2 cores)"
+        echo "  CMAKE_ARGS=$CMAKE_ARGS_SAFE"
+        mkdir -p "$WHEELS.tmp"
+        CMAKE_ARGS="$CMAKE_ARGS_SAFE" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
+            "$VPY" -m pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+            "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS.tmp"
+        rm -rf "$WHEELS" && mv "$WHEELS.tmp" "$WHEELS"
+    fi
+    "$VPY" -m pip install --quiet --no-deps --force-reinstall "$WHEELS"/llama_cpp_python-*.whl
+fi
+
+"$VPY" -m pip install --quiet -e ".[$EXTRAS]"
+touch .venv/.installed
