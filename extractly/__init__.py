@@ -25,16 +25,16 @@ from .result import Attempt, Extraction, Usage
 from .schema import EXAMPLES_KEY, Example
 
 __all__ = [
-    "EXAMPLES_KEY",
     "Attempt",
     "BackendCrashError",
     "BackendError",
+    "EXAMPLES_KEY",
     "EmptyInputError",
     "Example",
-    "ExtractionError",
     "Extraction",
-    "Extractor",
+    "ExtractionError",
     "ExtractlyError",
+    "Extractor",
     "InputError",
     "InputTooLongError",
     "ModelNotFoundError",

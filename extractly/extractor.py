@@ -242,6 +242,12 @@ class Extractor(Generic[T]):
         with self._lock:
             self._decoder.ctx.close()
 
+    def __enter__(self) -> Extractor[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def _check_text(text: Any, max_input_tokens: int) -> str:
     if isinstance(text, bytes | bytearray):

@@ -227,12 +227,17 @@ def _make_all_keys_present(obj: JSON) -> None:
         if name in required:
             continue
         has_default = isinstance(prop, dict) and "default" in prop and prop["default"] is not None
-        if not has_default and not allows_null(prop):
+        if not has_default and not allows_null(prop) and not _empty_list_allowed(prop):
             props[name] = {"anyOf": [prop, {"type": "null"}]}
         required.append(name)
     # Keep the schema's property order; llguidance emits required keys in that order.
     obj["required"] = [n for n in props if n in required] + [n for n in required if n not in props]
     obj.setdefault("additionalProperties", False)
+
+
+def _empty_list_allowed(prop: Any) -> bool:
+    """An optional array can say "absent" as ``[]``: better for a small model than ``null``."""
+    return isinstance(prop, dict) and prop.get("type") == "array" and not prop.get("minItems")
 
 
 def prune_absent_nulls(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:

@@ -18,7 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
-from ..errors import BackendCrashError
+from ..errors import BackendCrashError, BackendError
 from ..model_files import cache_dir
 
 _checked: set[str] = set()
@@ -68,15 +68,15 @@ def ensure_llama_runs(model_path: Path) -> None:
             )
         except subprocess.TimeoutExpired as exc:
             raise BackendCrashError(f"llama.cpp probe did not finish in 300 s. {REBUILD_HINT}") from exc
-        if proc.returncode != 0:
-            if proc.returncode < 0:
-                try:
-                    how = f"was killed by {signal.Signals(-proc.returncode).name}"
-                except ValueError:
-                    how = f"was killed by signal {-proc.returncode}"
-            else:
-                how = f"exited with code {proc.returncode}"
-            tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        if proc.returncode > 0:
+            # A Python-level failure (unreadable GGUF, ...): the build itself did not crash.
+            raise BackendError(f"llama.cpp could not run {model_path}:\n{tail}")
+        if proc.returncode < 0:
+            try:
+                how = f"was killed by {signal.Signals(-proc.returncode).name}"
+            except ValueError:
+                how = f"was killed by signal {-proc.returncode}"
             raise BackendCrashError(
                 f"the installed llama.cpp build cannot run here: a test decode {how}.\n"
                 f"{tail}\n{REBUILD_HINT}"

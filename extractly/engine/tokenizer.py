@@ -1,14 +1,15 @@
 """Build llguidance's view of a llama.cpp vocabulary, once per model per process.
 
-Building it walks all 262,144 Gemma tokens (about a second), so it is cached.
+Building it walks all 262,144 Gemma tokens (about a second), so it is cached. This follows
+``llguidance.llamacpp.lltokenizer_from_vocab`` but uses the non-deprecated llama.cpp calls.
 """
 
 from __future__ import annotations
 
+import ctypes
 import threading
 
 import llguidance
-from llguidance.llamacpp import lltokenizer_from_vocab
 
 from .llama import LlamaModel
 
@@ -20,5 +21,33 @@ def tokenizer_for(model: LlamaModel) -> llguidance.LLTokenizer:
     with _lock:
         tok = _cache.get(id(model))
         if tok is None:
-            tok = _cache[id(model)] = lltokenizer_from_vocab(model.vocab)
+            tok = _cache[id(model)] = _build(model)
         return tok
+
+
+def _build(model: LlamaModel) -> llguidance.LLTokenizer:
+    lib = model._lib
+    vocab = model.vocab
+    size = 16 * 1024
+    buffer = ctypes.create_string_buffer(size + 1)
+    control = lib.LLAMA_TOKEN_ATTR_CONTROL
+    user_defined = lib.LLAMA_TOKEN_ATTR_USER_DEFINED
+    tokens: list[bytes] = []
+    for token in range(model.n_vocab):
+        n = lib.llama_token_to_piece(vocab, token, buffer, size, 0, True)
+        piece = bytes(buffer[:n]) if n > 0 else b""
+        attr = lib.llama_vocab_get_attr(vocab, token)
+        # Special tokens are marked with a 0xff prefix so the grammar never emits them as text.
+        if attr & control or (
+            attr & user_defined and piece.startswith(b"<") and piece.endswith(b">")
+        ):
+            piece = b"\xff" + piece
+        tokens.append(piece)
+    tokenize = ctypes.cast(lib.llama_cpp._lib.llama_tokenize, ctypes.c_void_p).value
+    return llguidance.LLTokenizer.from_llamacpp(  # type: ignore[attr-defined]
+        tokens=tokens,
+        vocab_ptr=vocab,
+        tokenize_fptr=tokenize,
+        eos_token=int(lib.llama_vocab_eos(vocab)),
+        slices=None,
+    )

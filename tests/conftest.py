@@ -1,0 +1,23 @@
+"""Shared fixtures: the real embedded model, loaded once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from extractly import Extractor
+from schemas.podcast import PodcastEpisode
+
+SHOW_NOTES = [
+    "Episode 42 of Tech Talk Weekly, hosted by Sarah Johnson, with guest Alan Park on "
+    "compilers. Published 2023-06-05, 47 minutes.",
+    "Garden Hour: Tom Okafor on winter pruning. 20 minutes.",
+    "Episode 7 of Money Matters. Host: Ana Ruiz. Guests: Ben Stone and Kim Lee. Topic: index funds.",
+]
+
+
+@pytest.fixture(scope="session")
+def podcast() -> Iterator[Extractor[PodcastEpisode]]:
+    with Extractor(PodcastEpisode) as extractor:
+        yield extractor

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+from pydantic import BaseModel, Field
+
+from extractly import Safeguards, SchemaError
+from extractly.schema import (
+    EXAMPLES_KEY,
+    Example,
+    allows_null,
+    describe_path,
+    load_schema,
+    prune_absent_nulls,
+    schema_fingerprint,
+)
+
+
+class Guest(BaseModel):
+    name: str
+    role: Literal["guest", "cohost"] = "guest"
+
+
+class Episode(BaseModel):
+    title: str
+    number: int | None = None
+    guests: list[Guest] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, max_length=3)
+
+
+def test_pydantic_schema_gets_safeguards_on_decode_copy_only() -> None:
+    spec = load_schema(Episode, Safeguards())
+    props = spec.decode_schema["properties"]
+    assert spec.decode_schema["required"] == ["title", "number", "guests", "tags"]
+    assert spec.decode_schema["additionalProperties"] is False
+    assert props["title"]["maxLength"] == 256
+    assert props["guests"]["maxItems"] == 16
+    assert props["tags"]["maxItems"] == 3  # a tighter user limit is kept
+    guest = spec.decode_schema["$defs"]["Guest"]
+    assert guest["required"] == ["name", "role"]
+    # The user's schema is untouched: it is what outputs are validated against.
+    assert "maxLength" not in spec.user_schema["properties"]["title"]
+    assert spec.user_schema["required"] == ["title"]
+
+
+def test_optional_without_default_becomes_nullable_and_required() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}
+    spec = load_schema(schema, Safeguards())
+    assert spec.decode_schema["required"] == ["a", "b"]
+    assert spec.decode_schema["properties"]["a"]["anyOf"][1] == {"type": "null"}
+    assert allows_null(spec.decode_schema["properties"]["b"])
+
+
+def test_safeguards_off_keeps_schema_semantics() -> None:
+    spec = load_schema(Episode, Safeguards.off())
+    assert spec.decode_schema == spec.user_schema
+
+
+def test_fingerprint_tracks_schema_changes() -> None:
+    a = load_schema(Episode, Safeguards()).fingerprint
+    assert a == load_schema(Episode, Safeguards()).fingerprint
+    assert a != load_schema(Episode, Safeguards(max_string_length=10)).fingerprint
+    assert schema_fingerprint({"a": 1, "b": 2}) != schema_fingerprint({"b": 2, "a": 1})
+
+
+def test_prune_absent_nulls_drops_only_non_nullable_optionals() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": ["string", "null"]},
+            "c": {"type": "array", "items": {"$ref": "#/$defs/I"}},
+        },
+        "required": ["c"],
+        "$defs": {"I": {"type": "object", "properties": {"x": {"type": "integer"}}}},
+    }
+    value = {"a": None, "b": None, "c": [{"x": None}, {"x": 1}]}
+    assert prune_absent_nulls(value, schema, schema) == {"b": None, "c": [{}, {"x": 1}]}
+
+
+def test_examples_attached_to_schema_are_lifted_out() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+        EXAMPLES_KEY: [{"text": "A is x", "output": {"a": "x"}}],
+    }
+    spec = load_schema(schema, Safeguards())
+    assert spec.examples == (Example("A is x", {"a": "x"}),)
+    assert EXAMPLES_KEY not in spec.decode_schema
+
+
+@pytest.mark.parametrize("bad", [42, "schema", {"a": {1, 2}}])
+def test_bad_schema_raises_schema_error(bad: object) -> None:
+    with pytest.raises(SchemaError):
+        load_schema(bad, Safeguards())  # type: ignore[arg-type]
+
+
+def test_bad_example_raises_schema_error() -> None:
+    with pytest.raises(SchemaError, match="example"):
+        Example.coerce({"text": 1})
+
+
+def test_describe_path_reads_like_a_field_path() -> None:
+    assert describe_path("/properties/guests/items/properties/name") == "guests[].name"
+    assert describe_path("") == "<root>"
+    assert describe_path("/$defs/Guest/properties/role") == "#Guest.role"
