@@ -1,7 +1,7 @@
 """extractly: unstructured text to validated JSON with a small local model.
 
-    from extractly import extract
-    episode = extract(text, PodcastEpisode)
+from extractly import extract
+episode = extract(text, PodcastEpisode)
 """
 
 from ._api import extract, extract_many
@@ -25,10 +25,10 @@ from .result import Attempt, Extraction, Usage
 from .schema import EXAMPLES_KEY, Example
 
 __all__ = [
+    "EXAMPLES_KEY",
     "Attempt",
     "BackendCrashError",
     "BackendError",
-    "EXAMPLES_KEY",
     "EmptyInputError",
     "Example",
     "Extraction",

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel
+from typing_extensions import Unpack
 
 from .extractor import Extractor
+from .options import ExtractorOptions
 from .schema import schema_fingerprint
 
 M = TypeVar("M", bound=BaseModel)
@@ -24,7 +26,9 @@ _cache: OrderedDict[str, Extractor[Any]] = OrderedDict()
 _lock = threading.Lock()
 
 
-def _extractor(schema: type[BaseModel] | Mapping[str, Any], options: dict[str, Any]) -> Extractor[Any]:
+def _extractor(
+    schema: type[BaseModel] | Mapping[str, Any], options: ExtractorOptions
+) -> Extractor[Any]:
     if isinstance(schema, Mapping):
         schema_key = schema_fingerprint(schema)
     else:
@@ -44,26 +48,36 @@ def _extractor(schema: type[BaseModel] | Mapping[str, Any], options: dict[str, A
 
 
 @overload
-def extract(text: str | bytes, schema: type[M], **options: Any) -> M: ...
+def extract(text: str | bytes, schema: type[M], **options: Unpack[ExtractorOptions]) -> M: ...
 @overload
-def extract(text: str | bytes, schema: Mapping[str, Any], **options: Any) -> dict[str, Any]: ...
+def extract(
+    text: str | bytes, schema: Mapping[str, Any], **options: Unpack[ExtractorOptions]
+) -> dict[str, Any]: ...
 
 
-def extract(text: str | bytes, schema: type[BaseModel] | Mapping[str, Any], **options: Any) -> Any:
+def extract(
+    text: str | bytes,
+    schema: type[BaseModel] | Mapping[str, Any],
+    **options: Unpack[ExtractorOptions],
+) -> Any:
     """Extract one object of ``schema`` from ``text``. Options are those of ``Extractor``."""
     return _extractor(schema, options).run(text).value
 
 
 @overload
-def extract_many(texts: Iterable[str | bytes], schema: type[M], **options: Any) -> Iterator[M]: ...
+def extract_many(
+    texts: Iterable[str | bytes], schema: type[M], **options: Unpack[ExtractorOptions]
+) -> Iterator[M]: ...
 @overload
 def extract_many(
-    texts: Iterable[str | bytes], schema: Mapping[str, Any], **options: Any
+    texts: Iterable[str | bytes], schema: Mapping[str, Any], **options: Unpack[ExtractorOptions]
 ) -> Iterator[dict[str, Any]]: ...
 
 
 def extract_many(
-    texts: Iterable[str | bytes], schema: type[BaseModel] | Mapping[str, Any], **options: Any
+    texts: Iterable[str | bytes],
+    schema: type[BaseModel] | Mapping[str, Any],
+    **options: Unpack[ExtractorOptions],
 ) -> Iterator[Any]:
     """Extract from each text, in input order (batched; see ``Extractor.run_many``)."""
     for result in _extractor(schema, options).run_many(texts):

@@ -15,8 +15,18 @@ UNBOUNDED_DEFAULT = 1024
 FLOOR = 32
 CEILING = 4096
 
-_FORMAT_CHARS = {"date": 10, "time": 24, "date-time": 35, "uuid": 36, "ipv4": 15, "ipv6": 45,
-                 "email": 96, "uri": 256, "hostname": 96, "duration": 32}
+_FORMAT_CHARS = {
+    "date": 10,
+    "time": 24,
+    "date-time": 35,
+    "uuid": 36,
+    "ipv4": 15,
+    "ipv6": 45,
+    "email": 96,
+    "uri": 256,
+    "hostname": 96,
+    "duration": 32,
+}
 
 
 def max_output_tokens(schema: Mapping[str, Any]) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 import llguidance
 
 from .errors import UnsupportedSchemaError
+from .formats import with_exact_formats
 from .schema import describe_path, schema_fingerprint, walk
 
 _COMPILE_OPTIONS: dict[str, Any] = {
@@ -85,7 +86,9 @@ def compile_constraint(
         hit = _cache.get(key)
     if hit is not None:
         return hit
-    compiled = _compile(dict(decode_schema), tokenizer, fingerprint, allow_post_checks)
+    compiled = _compile(
+        with_exact_formats(decode_schema), tokenizer, fingerprint, allow_post_checks
+    )
     with _cache_lock:
         _cache[key] = compiled
     return compiled
@@ -103,9 +106,9 @@ def _compile(
     if error:
         unimplemented = _unimplemented_keys(error)
         if unimplemented and allow_post_checks and set(unimplemented) <= POST_CHECKABLE:
-            post_checked = tuple(sorted(unimplemented))
             grammar = _grammar(schema, lenient=True)
-            error = _validate(grammar, tokenizer)
+            error, post_checked = _validate_lenient(grammar, tokenizer)
+            unimplemented = _unimplemented_keys(error)
         if error:
             raise _unsupported(schema, error, unimplemented, allow_post_checks)
     matcher = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
@@ -127,6 +130,29 @@ def _validate(grammar: str, tokenizer: llguidance.LLTokenizer) -> str:
     return messages[0] if is_error and messages else ""
 
 
+def _validate_lenient(
+    grammar: str, tokenizer: llguidance.LLTokenizer
+) -> tuple[str, tuple[str, ...]]:
+    """Validate a lenient grammar: ``(error, keywords left to validation)``.
+
+    Lenient mode turns everything llguidance cannot enforce into warnings, not only the keywords
+    we post-check: an unknown ``format`` is dropped, ``oneOf`` becomes ``anyOf``, min/maxProperties
+    is ignored, and more unimplemented keywords may be reported than the strict error named. Any
+    warning other than unimplemented post-checkable keywords would weaken the constraint
+    silently, so it is returned as the error.
+    """
+    is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, tokenizer)
+    if is_error:
+        return (messages[0] if messages else ""), ()
+    keys: set[str] = set()
+    for message in messages:
+        found = _unimplemented_keys(message)
+        if not found or not set(found) <= POST_CHECKABLE:
+            return message, ()
+        keys.update(found)
+    return "", tuple(sorted(keys))
+
+
 def _unimplemented_keys(error: str) -> list[str]:
     match = _UNIMPLEMENTED.search(error)
     if not match:
@@ -139,7 +165,11 @@ def _unsupported(
 ) -> UnsupportedSchemaError:
     first_line = error.strip().splitlines()[0] if error.strip() else "unknown error"
     if unimplemented:
-        feature = unimplemented[0]
+        # Name the keyword that blocks compilation in this mode, not one that could be post-checked.
+        feature = next(
+            (k for k in unimplemented if not (allow_post_checks and k in POST_CHECKABLE)),
+            unimplemented[0],
+        )
         path = next((p for p, sub in walk(schema) if feature in sub), "")
         hint = (
             " It can be checked after decoding instead: pass allow_post_checks=True."

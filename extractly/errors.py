@@ -80,9 +80,7 @@ class ExtractionError(ExtractlyError):
     ``raw_text`` is what the model wrote, ``attempts`` every try that was made.
     """
 
-    def __init__(
-        self, message: str, *, raw_text: str = "", attempts: Sequence[Any] = ()
-    ) -> None:
+    def __init__(self, message: str, *, raw_text: str = "", attempts: Sequence[Any] = ()) -> None:
         super().__init__(message)
         self.raw_text = raw_text
         self.attempts = list(attempts)

@@ -9,23 +9,23 @@ from several threads give the same results as sequential calls.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel
+from typing_extensions import Unpack
 
 from .budget import max_output_tokens
 from .constraint import CompiledConstraint, compile_constraint
-from .engine.decoder import DecodeRequest, DecodeResult, Decoder
+from .engine.decoder import Decoder, DecodeRequest, DecodeResult
 from .engine.llama import ContextConfig, LlamaContext, LlamaModel, load_model
 from .engine.probe import ensure_llama_runs
-from .engine.tokenizer import tokenizer_for
+from .engine.tokenizer import closing_tokens, tokenizer_for
 from .errors import EmptyInputError, ExtractlyError, InputError, InputTooLongError
 from .model_files import resolve_model_path
-from .options import Safeguards, Sampling
+from .options import OPTION_NAMES, ExtractorOptions, Safeguards, Sampling
 from .prompt import Prompt, build_prompt
 from .result import Attempt, Extraction, Usage
 from .schema import Example, SchemaSpec, load_schema
@@ -41,63 +41,53 @@ MAX_INPUT_TOKENS = 4096
 class Extractor(Generic[T]):
     """Extract ``T`` objects from texts with one schema and one model.
 
-    Args:
-        schema: a Pydantic model class (values are instances of it) or a JSON Schema dict
-            (values are dicts).
-        model: path to a GGUF; default ``$EXTRACTLY_MODEL`` or the embedded Gemma 3 270M.
-        examples: worked examples ``(text, output)`` for few-shot prompting; default the ones
-            attached to the schema under ``x-extractly-examples``.
-        instructions: text placed before the examples; ``None`` renders it from the schema,
-            ``""`` sends none.
-        max_tokens: cap on output tokens; default derived from the schema.
-        max_input_tokens: longest document accepted, in tokens.
-        safeguards: small-model guards (list and string caps, all keys present, loop guard).
-        sampling: default greedy (deterministic).
-        batch_size: documents decoded together by ``run_many``.
-        n_ctx: context size; default sized for ``batch_size`` documents.
-        n_threads: llama.cpp threads; default all available cores.
-        allow_post_checks: let keywords the decoder cannot enforce (``uniqueItems``, ``not``,
-            ...) be checked after decoding instead of rejecting the schema.
+    ``schema`` is a Pydantic model class (values are instances of it) or a JSON Schema dict
+    (values are dicts). The keyword options are documented on ``ExtractorOptions``; an unknown
+    option raises ``TypeError``.
     """
 
     @overload
-    def __init__(self: Extractor[M], schema: type[M], **options: Any) -> None: ...
+    def __init__(
+        self: Extractor[M], schema: type[M], **options: Unpack[ExtractorOptions]
+    ) -> None: ...
     @overload
-    def __init__(self: Extractor[dict[str, Any]], schema: Mapping[str, Any], **options: Any) -> None: ...
+    def __init__(
+        self: Extractor[dict[str, Any]],
+        schema: Mapping[str, Any],
+        **options: Unpack[ExtractorOptions],
+    ) -> None: ...
 
     def __init__(
-        self,
-        schema: type[BaseModel] | Mapping[str, Any],
-        *,
-        model: str | os.PathLike[str] | None = None,
-        examples: Sequence[Any] | None = None,
-        instructions: str | None = None,
-        max_tokens: int | None = None,
-        max_input_tokens: int = MAX_INPUT_TOKENS,
-        safeguards: Safeguards | None = None,
-        sampling: Sampling | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        n_ctx: int | None = None,
-        n_threads: int | None = None,
-        allow_post_checks: bool = False,
+        self, schema: type[BaseModel] | Mapping[str, Any], **options: Unpack[ExtractorOptions]
     ) -> None:
+        unknown = sorted(set(options) - OPTION_NAMES)
+        if unknown:
+            raise TypeError(f"unknown option(s) {unknown}; known: {sorted(OPTION_NAMES)}")
+        safeguards = options.get("safeguards")
+        sampling = options.get("sampling")
+        examples = options.get("examples")
+        batch_size = options.get("batch_size", DEFAULT_BATCH_SIZE)
         self.safeguards = safeguards or Safeguards()
         self.sampling = sampling or Sampling()
         self.spec: SchemaSpec = load_schema(schema, self.safeguards)
-        self.model_path: Path = resolve_model_path(model)
+        self.model_path: Path = resolve_model_path(options.get("model"))
         ensure_llama_runs(self.model_path)
         self._model: LlamaModel = load_model(self.model_path)
         self._tokenizer = tokenizer_for(self._model)
         self.constraint: CompiledConstraint = compile_constraint(
-            self.spec.decode_schema, self._tokenizer, allow_post_checks=allow_post_checks
+            self.spec.decode_schema,
+            self._tokenizer,
+            allow_post_checks=options.get("allow_post_checks", False),
         )
         shots = None if examples is None else [Example.coerce(e) for e in examples]
-        self.prompt: Prompt = build_prompt(self.spec, instructions=instructions, examples=shots)
-        self.max_tokens = max_tokens or max_output_tokens(self.spec.decode_schema)
-        self.max_input_tokens = max_input_tokens
+        self.prompt: Prompt = build_prompt(
+            self.spec, instructions=options.get("instructions"), examples=shots
+        )
+        self.max_tokens = options.get("max_tokens") or max_output_tokens(self.spec.decode_schema)
+        self.max_input_tokens = options.get("max_input_tokens", MAX_INPUT_TOKENS)
         self.batch_size = max(1, batch_size)
-        self._n_ctx = n_ctx
-        self._n_threads = n_threads or 0
+        self._n_ctx = options.get("n_ctx")
+        self._n_threads = options.get("n_threads") or 0
         self._validator = OutputValidator(self.spec)
         self._prefix_tokens = self._tokenize_pieces(self.prompt.prefix, first=True)
         self._lock = threading.RLock()
@@ -133,13 +123,19 @@ class Extractor(Generic[T]):
 
     @overload
     def run_many(
-        self, texts: Iterable[str | bytes], *, batch_size: int | None = ...,
-        return_exceptions: bool = False,
+        self,
+        texts: Iterable[str | bytes],
+        *,
+        batch_size: int | None = ...,
+        return_exceptions: Literal[False] = False,
     ) -> Iterator[Extraction[T]]: ...
     @overload
     def run_many(
-        self, texts: Iterable[str | bytes], *, batch_size: int | None = ...,
-        return_exceptions: bool = True,
+        self,
+        texts: Iterable[str | bytes],
+        *,
+        batch_size: int | None = ...,
+        return_exceptions: Literal[True],
     ) -> Iterator[Extraction[T] | ExtractlyError]: ...
 
     def run_many(
@@ -181,7 +177,9 @@ class Extractor(Generic[T]):
         n_ctx = -(-n_ctx // 256) * 256
         ctx = LlamaContext(
             self._model,
-            ContextConfig(n_ctx=n_ctx, n_batch=512, n_seq_max=batch_size + 1, n_threads=self._n_threads),
+            ContextConfig(
+                n_ctx=n_ctx, n_batch=512, n_seq_max=batch_size + 1, n_threads=self._n_threads
+            ),
         )
         return Decoder(
             ctx,
@@ -189,6 +187,9 @@ class Extractor(Generic[T]):
             self._prefix_tokens,
             sampling=self.sampling,
             repetition_guard=self.safeguards.repetition_guard,
+            closing_tokens=closing_tokens(self._model)
+            if self.safeguards.close_before_limit
+            else None,
         )
 
     def _tokenize_pieces(self, pieces: Sequence[str], *, first: bool) -> list[int]:
@@ -201,7 +202,9 @@ class Extractor(Generic[T]):
         try:
             clean = _check_text(text, self.max_input_tokens)
             tokens = self._tokenize_pieces(self.prompt.document(clean), first=False)
-            limit = min(self.max_input_tokens, self._decoder.capacity_for_document() - self.max_tokens)
+            limit = min(
+                self.max_input_tokens, self._decoder.capacity_for_document() - self.max_tokens
+            )
             if len(tokens) > limit:
                 raise InputTooLongError(
                     f"the text is {len(tokens)} tokens; at most {limit} fit with this schema's "
@@ -211,7 +214,9 @@ class Extractor(Generic[T]):
                 )
         except ExtractlyError as exc:
             return exc
-        return DecodeRequest(tokens=tokens, matcher=self.constraint.new_matcher(), max_tokens=self.max_tokens)
+        return DecodeRequest(
+            tokens=tokens, matcher=self.constraint.new_matcher(), max_tokens=self.max_tokens
+        )
 
     def _finish(self, result: DecodeResult) -> Extraction[T] | ExtractlyError:
         usage = Usage(
@@ -220,6 +225,8 @@ class Extractor(Generic[T]):
             sampled_tokens=result.sampled_tokens,
             forced_tokens=result.forced_tokens,
             seconds=result.seconds,
+            repetition_breaks=result.repetition_breaks,
+            closed_early=result.closed_early,
         )
         try:
             value = self._validator.parse(result.text, result.stop_reason)
@@ -255,7 +262,8 @@ def _check_text(text: Any, max_input_tokens: int) -> str:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InputError(
-                f"text is not valid UTF-8 (byte {exc.start}: {bytes(text)[exc.start:exc.start + 4]!r}). "
+                f"text is not valid UTF-8 (byte {exc.start}: "
+                f"{bytes(text)[exc.start : exc.start + 4]!r}). "
                 "Decode it yourself, e.g. data.decode('utf-8', errors='replace'), "
                 "or with the right encoding."
             ) from exc
@@ -273,7 +281,8 @@ def _check_text(text: Any, max_input_tokens: int) -> str:
     # A token covers at least one character in practice; refuse absurd sizes before tokenizing.
     if len(text) > 16 * max_input_tokens:
         raise InputTooLongError(
-            f"the text is {len(text):,} characters, far beyond max_input_tokens={max_input_tokens}. "
+            f"the text is {len(text):,} characters, "
+            f"far beyond max_input_tokens={max_input_tokens}. "
             "Split it into parts, or raise max_input_tokens.",
             n_tokens=-1,
             limit=max_input_tokens,

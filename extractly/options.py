@@ -5,7 +5,12 @@ These are plain frozen dataclasses so they hash into the constraint cache key an
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from typing_extensions import TypedDict
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,10 @@ class Safeguards:
     repetition_guard: bool = True
     """Refuse the token that would extend a loop repeated three or more times."""
 
+    close_before_limit: bool = True
+    """In the last quarter of ``max_tokens``, end open values as soon as the constraint allows
+    (reported as ``Usage.closed_early``) rather than run out and raise ``TruncatedOutputError``."""
+
     @classmethod
     def off(cls) -> Safeguards:
         return cls(
@@ -37,6 +46,7 @@ class Safeguards:
             max_string_length=None,
             all_keys_present=False,
             repetition_guard=False,
+            close_before_limit=False,
         )
 
 
@@ -51,3 +61,34 @@ class Sampling:
     temperature: float = 0.0
     top_k: int = 0
     seed: int = 0
+
+
+class ExtractorOptions(TypedDict, total=False):
+    """Keyword options of ``Extractor``, ``extract`` and ``extract_many``."""
+
+    model: str | os.PathLike[str] | None
+    """Path to a GGUF; default ``$EXTRACTLY_MODEL`` or the embedded Gemma 3 270M."""
+    examples: Sequence[Any] | None
+    """Worked examples ``(text, output)`` for few-shot prompting; default: the schema's own
+    (``x-extractly-examples``)."""
+    instructions: str | None
+    """Text before the examples; ``None`` renders it from the schema, ``""`` sends none."""
+    max_tokens: int | None
+    """Cap on output tokens; default derived from the schema."""
+    max_input_tokens: int
+    """Longest document accepted, in tokens (default 4096)."""
+    safeguards: Safeguards | None
+    """Small-model guards; default ``Safeguards()``."""
+    sampling: Sampling | None
+    """Token choice; default greedy."""
+    batch_size: int
+    """Documents decoded together by ``run_many`` (default 1)."""
+    n_ctx: int | None
+    """Context size in tokens; default sized for ``batch_size`` documents."""
+    n_threads: int | None
+    """llama.cpp threads; default all available cores."""
+    allow_post_checks: bool
+    """Let keywords the decoder cannot enforce be checked after decoding instead."""
+
+
+OPTION_NAMES = frozenset(ExtractorOptions.__annotations__)

@@ -128,7 +128,9 @@ def ordered_like(value: Any, schema: Mapping[str, Any]) -> Any:
     so examples look exactly like what the constrained decoder writes."""
     props = schema.get("properties")
     if isinstance(value, Mapping) and isinstance(props, Mapping):
-        out = {k: ordered_like(value.get(k), props[k]) for k in props if k in value or _fill(schema, k)}
+        out = {
+            k: ordered_like(value.get(k), props[k]) for k in props if k in value or _fill(schema, k)
+        }
         out.update({k: v for k, v in value.items() if k not in out})
         return out
     return value

@@ -21,6 +21,10 @@ class Usage:
     forced_tokens: int
     """Output tokens forced by the constraint (keys, braces, quotes; no sampling)."""
     seconds: float
+    repetition_breaks: int = 0
+    """Times the repetition guard refused a token that would extend a loop."""
+    closed_early: bool = False
+    """Near ``max_tokens`` the decoder closed open values as soon as the constraint allowed."""
 
     @property
     def output_tokens(self) -> int:

@@ -50,7 +50,9 @@ class Example:
         if isinstance(output, BaseModel):
             output = output.model_dump(mode="json")
         if not isinstance(item["text"], str) or not isinstance(output, Mapping):
-            raise SchemaError(f"an example needs a str text and an object output; got {item!r:.200}")
+            raise SchemaError(
+                f"an example needs a str text and an object output; got {item!r:.200}"
+            )
         return cls(text=item["text"], output=dict(output))
 
 
@@ -83,7 +85,8 @@ def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safegua
         name = str(user_schema.get("title", "Object"))
     else:
         raise SchemaError(
-            f"schema must be a pydantic.BaseModel subclass or a JSON Schema dict, not {schema!r:.100}"
+            "schema must be a pydantic.BaseModel subclass or a JSON Schema dict, "
+            f"not {schema!r:.100}"
         )
     try:
         json.dumps(user_schema)

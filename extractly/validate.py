@@ -21,7 +21,9 @@ from .schema import SchemaSpec, prune_absent_nulls
 class OutputValidator:
     def __init__(self, spec: SchemaSpec) -> None:
         self.spec = spec
-        cls = jsonschema.validators.validator_for(spec.user_schema, default=jsonschema.Draft202012Validator)
+        cls = jsonschema.validators.validator_for(
+            spec.user_schema, default=jsonschema.Draft202012Validator
+        )
         self._jsonschema = cls(spec.user_schema, format_checker=cls.FORMAT_CHECKER)
 
     def parse(self, raw_text: str, stop_reason: str) -> Any:

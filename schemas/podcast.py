@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-EXAMPLES = [
+EXAMPLES: list[JsonValue] = [
     {
         "text": (
             "Episode 112 of The Data Engineering Show: Maria Chen talks with guests Raj Patel "
@@ -56,6 +56,8 @@ class PodcastEpisode(BaseModel):
     episode_number: int | None = Field(default=None, ge=0, description="Episode number")
     host: str | None = Field(default=None, description="Who hosts the show")
     guests: list[str] = Field(default_factory=list, description="People interviewed")
-    duration_minutes: int | None = Field(default=None, ge=0, le=1440, description="Length in minutes")
+    duration_minutes: int | None = Field(
+        default=None, ge=0, le=1440, description="Length in minutes"
+    )
     published: datetime.date | None = Field(default=None, description="Publication date")
     topics: list[str] = Field(default_factory=list, description="Subjects discussed")

@@ -79,7 +79,9 @@ def test_prefix_is_evaluated_once_per_extractor() -> None:
         evaluated = ctx.evaluated_tokens - before
         assert ex.prefix_evaluations == 1
         per_doc = sum(r.usage.prompt_tokens + r.usage.output_tokens for r in results)
-        assert sum(r.usage.prompt_tokens for r in results) <= evaluated - ex.prefix_tokens <= per_doc
+        assert (
+            sum(r.usage.prompt_tokens for r in results) <= evaluated - ex.prefix_tokens <= per_doc
+        )
 
 
 class Address(BaseModel):
@@ -119,7 +121,9 @@ def test_json_schema_dict_gives_a_dict_that_validates() -> None:
     with Extractor(schema) as ex:
         value = ex.run("Budget review on 2024-11-02 in room B2 with 12 people.").value
     assert isinstance(value, dict)
-    jsonschema.validate(value, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    jsonschema.validate(
+        value, schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def test_unenforceable_keyword_is_refused_at_build_naming_field_and_keyword() -> None:

@@ -11,8 +11,17 @@ from extractly.schema import Example, load_schema
 def test_public_api_is_pinned_and_sorted() -> None:
     assert extractly.__all__ == sorted(extractly.__all__)
     assert set(extractly.__all__) == {n for n in dir(extractly) if not n.startswith("_")} - {
-        "budget", "constraint", "engine", "errors", "extractor", "model_files", "options",
-        "prompt", "result", "schema", "validate",
+        "budget",
+        "constraint",
+        "engine",
+        "errors",
+        "extractor",
+        "model_files",
+        "options",
+        "prompt",
+        "result",
+        "schema",
+        "validate",
     }
 
 
@@ -25,8 +34,11 @@ def test_loop_token_finds_the_token_that_extends_a_loop() -> None:
 
 
 def test_budget_counts_structure_and_caps() -> None:
-    small = {"type": "object", "additionalProperties": False,
-             "properties": {"a": {"type": "string", "maxLength": 20}}}
+    small = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"a": {"type": "string", "maxLength": 20}},
+    }
     assert 14 <= max_output_tokens(small) <= 40
     assert max_output_tokens({"type": "string"}) == UNBOUNDED_DEFAULT
     huge = {"type": "array", "maxItems": 10_000, "items": {"type": "string", "maxLength": 100}}
@@ -34,8 +46,11 @@ def test_budget_counts_structure_and_caps() -> None:
 
 
 def test_prompt_examples_are_ordered_like_the_schema_and_prefix_is_stable() -> None:
-    schema = {"type": "object", "title": "Pair",
-              "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}
+    schema = {
+        "type": "object",
+        "title": "Pair",
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+    }
     spec = load_schema(schema, Safeguards())
     prompt = build_prompt(spec, examples=[Example("b is 2", {"b": 2})])
     assert prompt.prefix[2] == compact_json({"a": None, "b": 2})

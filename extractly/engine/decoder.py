@@ -52,6 +52,7 @@ class DecodeResult:
     forced_tokens: int
     seconds: float
     repetition_breaks: int = 0
+    closed_early: bool = False
     error: str = ""
 
 
@@ -68,6 +69,24 @@ class _Slot:
     sampled: int = 0
     forced: int = 0
     breaks: int = 0
+    closing: bool = False
+
+
+class _Run:
+    """The state of one ``Decoder.run`` call."""
+
+    def __init__(
+        self, source: Iterator[tuple[int, DecodeRequest | ExtractlyError]], batch_size: int
+    ) -> None:
+        self.source = source
+        self.exhausted = False
+        self.free = list(range(batch_size, 0, -1))
+        self.active: list[_Slot] = []
+        self.done: dict[int, DecodeResult | ExtractlyError] = {}
+        self.next_out = 0
+        self.window = 4 * batch_size  # bounds the reorder buffer on an endless stream
+        self.reserved = 0
+        self.waiting: tuple[int, DecodeRequest] | None = None
 
 
 class Decoder:
@@ -81,14 +100,18 @@ class Decoder:
         *,
         sampling: Sampling,
         repetition_guard: bool,
+        closing_tokens: npt.NDArray[np.bool_] | None = None,
     ) -> None:
         if len(prefix) >= ctx.n_ctx:
-            raise BackendError(f"prompt prefix ({len(prefix)} tokens) does not fit n_ctx={ctx.n_ctx}")
+            raise BackendError(
+                f"prompt prefix ({len(prefix)} tokens) does not fit n_ctx={ctx.n_ctx}"
+            )
         self.ctx = ctx
         self.tokenizer = tokenizer
         self.prefix = prefix
         self.sampling = sampling
         self.repetition_guard = repetition_guard
+        self.closing_tokens = closing_tokens
         self.prefix_evaluations = 0
         self._prefix_ready = False
         words = (tokenizer.vocab_size + 31) // 32
@@ -127,63 +150,57 @@ class Decoder:
         An ``ExtractlyError`` in the input passes through in its place (a document that
         failed before decoding keeps its position in the output).
         """
-        batch_size = max(1, min(batch_size, self.max_seqs))
+        run = _Run(enumerate(requests), max(1, min(batch_size, self.max_seqs)))
         self._ensure_prefix()
-        source = enumerate(requests)
-        exhausted = False
-        free = list(range(batch_size, 0, -1))
-        active: list[_Slot] = []
-        done: dict[int, DecodeResult | ExtractlyError] = {}
-        next_out = 0
-        window = 4 * batch_size  # bounds the reorder buffer on an endless stream
-        reserved = 0
-        waiting: tuple[int, DecodeRequest] | None = None
         try:
             while True:
-                # Admit documents while slots, cells and the reorder window allow.
-                while free and not exhausted:
-                    if waiting is None:
-                        try:
-                            index, item = next(source)
-                        except StopIteration:
-                            exhausted = True
-                            break
-                        if isinstance(item, ExtractlyError):
-                            done[index] = item
-                            continue
-                        waiting = (index, item)
-                    index, req = waiting
-                    need = len(req.tokens) + req.max_tokens
-                    if active and (
-                        reserved + need > self.capacity_for_document() or index >= next_out + window
-                    ):
-                        break
-                    waiting = None
-                    slot = self._admit(index, req, free.pop())
-                    if self._fast_forward(slot):  # the constraint forced the whole output
-                        self.ctx.seq_rm(slot.seq)
-                        free.append(slot.seq)
-                        done[index] = self._finish(slot)
-                        continue
-                    slot.pending.extend(slot.generated)
-                    reserved += need
-                    active.append(slot)
-                while next_out in done:
-                    yield done.pop(next_out)
-                    next_out += 1
-                if not active:
-                    if exhausted and waiting is None:
+                self._fill(run)
+                while run.next_out in run.done:
+                    yield run.done.pop(run.next_out)
+                    run.next_out += 1
+                if not run.active:
+                    if run.exhausted and run.waiting is None:
                         return
                     continue
-                for slot in self._step(active):
-                    active.remove(slot)
-                    free.append(slot.seq)
-                    reserved -= len(slot.request.tokens) + slot.request.max_tokens
-                    self.ctx.seq_rm(slot.seq)
-                    done[slot.index] = self._finish(slot)
+                for slot in self._step(run.active):
+                    run.active.remove(slot)
+                    run.reserved -= len(slot.request.tokens) + slot.request.max_tokens
+                    self._release(run, slot)
         finally:
-            for slot in active:
+            for slot in run.active:
                 self.ctx.seq_rm(slot.seq)
+
+    def _fill(self, run: _Run) -> None:
+        """Admit documents while slots, KV cells and the reorder window allow."""
+        while run.free and not run.exhausted:
+            if run.waiting is None:
+                try:
+                    index, item = next(run.source)
+                except StopIteration:
+                    run.exhausted = True
+                    return
+                if isinstance(item, ExtractlyError):
+                    run.done[index] = item
+                    continue
+                run.waiting = (index, item)
+            index, req = run.waiting
+            need = len(req.tokens) + req.max_tokens
+            no_room = run.reserved + need > self.capacity_for_document()
+            if run.active and (no_room or index >= run.next_out + run.window):
+                return
+            run.waiting = None
+            slot = self._admit(index, req, run.free.pop())
+            if self._fast_forward(slot):  # the constraint forced the whole output
+                self._release(run, slot)
+                continue
+            slot.pending.extend(slot.generated)
+            run.reserved += need
+            run.active.append(slot)
+
+    def _release(self, run: _Run, slot: _Slot) -> None:
+        self.ctx.seq_rm(slot.seq)
+        run.free.append(slot.seq)
+        run.done[slot.index] = self._finish(slot)
 
     def _admit(self, index: int, req: DecodeRequest, seq: int) -> _Slot:
         self.ctx.seq_rm(seq)
@@ -253,19 +270,37 @@ class Decoder:
     def _choose(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> int:
         matcher = slot.request.matcher
         banned = loop_token(slot.generated) if self.repetition_guard else None
-        if self.sampling.temperature <= 0:
+        wrap_up = self._should_wrap_up(slot)
+        if self.sampling.temperature <= 0 and not wrap_up:
             tok = int(np.argmax(logits))
             if tok != banned and matcher.validate_tokens([tok]) == 1:
                 return tok
         allowed = self._allowed(matcher)
-        if banned is not None and banned < allowed.size and allowed[banned]:
-            if np.count_nonzero(allowed) > 1:
-                allowed[banned] = False
-                slot.breaks += 1
+        if wrap_up and self.closing_tokens is not None:
+            closing = allowed & self.closing_tokens[: allowed.size]
+            if closing.any():
+                allowed = closing
+                slot.closing = True
+        if (
+            banned is not None
+            and banned < allowed.size
+            and allowed[banned]
+            and np.count_nonzero(allowed) > 1
+        ):
+            allowed[banned] = False
+            slot.breaks += 1
         masked = np.where(allowed, logits[: allowed.size], -np.inf)
         if self.sampling.temperature <= 0:
             return int(np.argmax(masked))
         return self._sample(slot, masked)
+
+    def _should_wrap_up(self, slot: _Slot) -> bool:
+        """Past three quarters of max_tokens, end each value as soon as the constraint allows,
+        so a run-away value closes into a valid object instead of being truncated."""
+        if self.closing_tokens is None:
+            return False
+        budget = slot.request.max_tokens
+        return len(slot.generated) >= budget - max(12, budget // 4)
 
     def _allowed(self, matcher: llguidance.LLMatcher) -> npt.NDArray[np.bool_]:
         words = self._mask_words
@@ -303,5 +338,6 @@ class Decoder:
             forced_tokens=slot.forced,
             seconds=time.perf_counter() - slot.started,
             repetition_breaks=slot.breaks,
+            closed_early=slot.closing,
             error=matcher.get_error() if reason == "constraint_error" else "",
         )

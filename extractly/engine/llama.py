@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,10 @@ def available_cores() -> int:
 
 
 class LlamaModel:
-    """Weights and vocabulary of one GGUF, shared by every context in the process."""
+    """Weights and vocabulary of one GGUF, shared by every context in the process.
+
+    Models are cached for the life of the process (``load_model``) and never freed.
+    """
 
     def __init__(self, path: Path) -> None:
         lib = _llama()
@@ -89,12 +93,6 @@ class LlamaModel:
         if n < 0:  # pragma: no cover - capacity always suffices: a token covers >= 1 byte
             raise BackendError(f"tokenization failed ({n})")
         return list(out[:n])
-
-    def __del__(self) -> None:
-        ptr = getattr(self, "ptr", None)
-        if ptr:
-            self._lib.llama_model_free(ptr)
-            self.ptr = None
 
 
 _models: dict[str, LlamaModel] = {}
@@ -199,4 +197,5 @@ class LlamaContext:
             self.ptr = None
 
     def __del__(self) -> None:
-        self.close()
+        if not sys.is_finalizing():  # at exit the ctypes bindings may already be gone
+            self.close()

@@ -48,7 +48,8 @@ def ensure_llama_runs(model_path: Path) -> None:
     """Raise ``BackendCrashError`` if a tiny decode with ``model_path`` kills the process."""
     if os.environ.get("EXTRACTLY_SKIP_PROBE"):
         return
-    key = f"{_library_identity()}-{hashlib.sha256(str(model_path.resolve()).encode()).hexdigest()[:12]}"
+    model_key = hashlib.sha256(str(model_path.resolve()).encode()).hexdigest()[:12]
+    key = f"{_library_identity()}-{model_key}"
     with _lock:
         if key in _checked:
             return
@@ -67,7 +68,9 @@ def ensure_llama_runs(model_path: Path) -> None:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise BackendCrashError(f"llama.cpp probe did not finish in 300 s. {REBUILD_HINT}") from exc
+            raise BackendCrashError(
+                f"llama.cpp probe did not finish in 300 s. {REBUILD_HINT}"
+            ) from exc
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         if proc.returncode > 0:
             # A Python-level failure (unreadable GGUF, ...): the build itself did not crash.

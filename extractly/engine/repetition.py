@@ -24,8 +24,6 @@ def loop_token(
         if n < period * repeats:
             break
         tail = tokens[n - period :]
-        if all(
-            tokens[n - (k + 1) * period : n - k * period] == tail for k in range(1, repeats)
-        ):
+        if all(tokens[n - (k + 1) * period : n - k * period] == tail for k in range(1, repeats)):
             return tokens[n - period]
     return None
