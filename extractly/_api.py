@@ -43,7 +43,8 @@ def _extractor(
     with _lock:
         _cache[key] = ex
         while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)[1].close()
+            # Not closed here: another thread may still hold it; the context is freed with it.
+            _cache.popitem(last=False)
     return ex
 
 

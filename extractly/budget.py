@@ -1,6 +1,6 @@
 """Derive a generous ``max_tokens`` from a decode schema. Pure.
 
-The estimate assumes natural text (about two characters per token at worst) for strings and
+The estimate assumes natural text (about three characters per token) for strings and
 counts keys, punctuation and list items. It is a cap against run-away output, not a promise:
 an output that reaches it is reported as truncated (``TruncatedOutputError``), never cut silently.
 """
@@ -63,7 +63,7 @@ def _tokens(schema: Any, root: Mapping[str, Any], depth: int) -> int | None:
 def _by_type(t: Any, schema: Mapping[str, Any], root: Mapping[str, Any], depth: int) -> int | None:
     if t == "string":
         if "maxLength" in schema:
-            return int(schema["maxLength"]) // 2 + 4
+            return int(schema["maxLength"]) // 3 + 4
         fmt = _FORMAT_CHARS.get(str(schema.get("format")))
         return fmt // 2 + 4 if fmt else None
     if t in ("integer", "number"):

@@ -23,7 +23,13 @@ from .engine.decoder import Decoder, DecodeRequest, DecodeResult
 from .engine.llama import ContextConfig, LlamaContext, LlamaModel, load_model
 from .engine.probe import ensure_llama_runs
 from .engine.tokenizer import closing_tokens, tokenizer_for
-from .errors import EmptyInputError, ExtractlyError, InputError, InputTooLongError
+from .errors import (
+    BackendError,
+    EmptyInputError,
+    ExtractlyError,
+    InputError,
+    InputTooLongError,
+)
 from .model_files import resolve_model_path
 from .options import OPTION_NAMES, ExtractorOptions, Safeguards, Sampling
 from .prompt import Prompt, build_prompt
@@ -35,7 +41,7 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_BATCH_SIZE = 1
-MAX_INPUT_TOKENS = 4096
+MAX_INPUT_TOKENS = 2048
 
 
 class Extractor(Generic[T]):
@@ -157,6 +163,8 @@ class Extractor(Generic[T]):
         self, texts: Iterable[str | bytes], size: int, return_exceptions: bool
     ) -> Iterator[Extraction[T] | ExtractlyError]:
         with self._lock:
+            if self._decoder.ctx.ptr is None:
+                raise BackendError("this Extractor is closed; build a new one")
             if size > self._decoder.max_seqs:
                 self._decoder.ctx.close()
                 self._decoder = self._make_decoder(size)
@@ -170,15 +178,15 @@ class Extractor(Generic[T]):
     # -- internals --------------------------------------------------------------------------
 
     def _make_decoder(self, batch_size: int) -> Decoder:
-        per_doc = self.max_tokens + min(self.max_input_tokens, 512)
-        wanted = len(self._prefix_tokens) + self.max_input_tokens + self.max_tokens
-        wanted += (batch_size - 1) * per_doc
-        n_ctx = self._n_ctx or min(max(wanted, 2048), max(self._model.n_ctx_train, 2048))
-        n_ctx = -(-n_ctx // 256) * 256
+        # One KV stream per sequence, each holding the prefix, the longest accepted document
+        # and the longest output.
+        per_seq = len(self._prefix_tokens) + self.max_input_tokens + self.max_tokens
+        per_seq = min(-(-per_seq // 256) * 256, max(self._model.n_ctx_train, 512))
+        n_ctx = self._n_ctx or per_seq * batch_size
         ctx = LlamaContext(
             self._model,
             ContextConfig(
-                n_ctx=n_ctx, n_batch=512, n_seq_max=batch_size + 1, n_threads=self._n_threads
+                n_ctx=n_ctx, n_batch=512, n_seq_max=batch_size, n_threads=self._n_threads
             ),
         )
         return Decoder(

@@ -76,7 +76,7 @@ class ExtractorOptions(TypedDict, total=False):
     max_tokens: int | None
     """Cap on output tokens; default derived from the schema."""
     max_input_tokens: int
-    """Longest document accepted, in tokens (default 4096)."""
+    """Longest document accepted, in tokens (default 2048)."""
     safeguards: Safeguards | None
     """Small-model guards; default ``Safeguards()``."""
     sampling: Sampling | None

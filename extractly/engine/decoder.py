@@ -1,8 +1,9 @@
 """The constrained decode loop: many documents at once over one llama.cpp context.
 
-Each document is a sequence in the KV cache. The shared prompt prefix (instructions and worked
-examples) lives in sequence 0, is evaluated once, and is copied into each document's sequence
-(``seq_cp`` shares the cells; nothing is recomputed). Per step, every live sequence contributes
+Each document is a sequence with its own KV stream. The shared prompt prefix (instructions and
+worked examples) is evaluated once, into sequence 0, and copied once into each other stream the
+first time it is used (``seq_cp``); a finished document's cells past the prefix are dropped, so
+the prefix stays in every stream and is never recomputed. Per step, every live sequence contributes
 its pending tokens to one batch: a document's own prompt, or the token just sampled followed by
 the tokens the constraint forces (fast-forward: keys, braces, quotes, enum tails cost no
 sampling). Logits are requested only at the last pending token of a sequence.
@@ -37,7 +38,9 @@ StopReason = Literal["complete", "max_tokens", "constraint_error"]
 class DecodeRequest:
     tokens: list[int]
     """Prompt tokens of this document, after the shared prefix."""
-    matcher: llguidance.LLMatcher
+    matcher: llguidance.LLMatcher | None
+    """The constraint; ``None`` decodes unconstrained greedy tokens, exactly ``max_tokens`` of
+    them (the engine's raw speed, for benchmarks)."""
     max_tokens: int
 
 
@@ -80,12 +83,11 @@ class _Run:
     ) -> None:
         self.source = source
         self.exhausted = False
-        self.free = list(range(batch_size, 0, -1))
+        self.free = list(range(batch_size - 1, -1, -1))
         self.active: list[_Slot] = []
         self.done: dict[int, DecodeResult | ExtractlyError] = {}
         self.next_out = 0
         self.window = 4 * batch_size  # bounds the reorder buffer on an endless stream
-        self.reserved = 0
         self.waiting: tuple[int, DecodeRequest] | None = None
 
 
@@ -102,9 +104,10 @@ class Decoder:
         repetition_guard: bool,
         closing_tokens: npt.NDArray[np.bool_] | None = None,
     ) -> None:
-        if len(prefix) >= ctx.n_ctx:
+        if len(prefix) >= ctx.n_ctx_seq:
             raise BackendError(
-                f"prompt prefix ({len(prefix)} tokens) does not fit n_ctx={ctx.n_ctx}"
+                f"prompt prefix ({len(prefix)} tokens) does not fit a sequence's "
+                f"{ctx.n_ctx_seq} cells"
             )
         self.ctx = ctx
         self.tokenizer = tokenizer
@@ -113,21 +116,22 @@ class Decoder:
         self.repetition_guard = repetition_guard
         self.closing_tokens = closing_tokens
         self.prefix_evaluations = 0
-        self._prefix_ready = False
+        self._primed: set[int] = set()
+        """Sequences whose stream holds the evaluated prefix."""
         words = (tokenizer.vocab_size + 31) // 32
         self._mask_words = np.zeros(words, dtype=np.int32)
         self._n_vocab = ctx.n_vocab
 
     @property
     def max_seqs(self) -> int:
-        return self.ctx.config.n_seq_max - 1
+        return self.ctx.config.n_seq_max
 
     def capacity_for_document(self) -> int:
         """Cells one document may use (its prompt plus its output)."""
-        return self.ctx.n_ctx - len(self.prefix)
+        return self.ctx.n_ctx_seq - len(self.prefix)
 
     def _ensure_prefix(self) -> None:
-        if self._prefix_ready:
+        if 0 in self._primed:
             return
         self.ctx.seq_rm(0)
         step = self.ctx.config.n_batch
@@ -135,12 +139,16 @@ class Decoder:
             chunk = self.prefix[start : start + step]
             self.ctx.decode([(t, start + i, 0, False) for i, t in enumerate(chunk)])
         self.prefix_evaluations += 1
-        self._prefix_ready = True
+        self._primed = {0}
 
     def invalidate_prefix(self) -> None:
         """Forget the cached prefix (after the weights changed, e.g. an adapter swap)."""
-        self._prefix_ready = False
+        self._primed = set()
         self.ctx.clear()
+
+    def _reset_seq(self, seq: int) -> None:
+        """Drop a document's cells, keeping the prefix in its stream."""
+        self.ctx.seq_rm(seq, len(self.prefix), -1)
 
     def run(
         self, requests: Iterable[DecodeRequest | ExtractlyError], batch_size: int
@@ -164,14 +172,13 @@ class Decoder:
                     continue
                 for slot in self._step(run.active):
                     run.active.remove(slot)
-                    run.reserved -= len(slot.request.tokens) + slot.request.max_tokens
                     self._release(run, slot)
         finally:
             for slot in run.active:
-                self.ctx.seq_rm(slot.seq)
+                self._reset_seq(slot.seq)
 
     def _fill(self, run: _Run) -> None:
-        """Admit documents while slots, KV cells and the reorder window allow."""
+        """Admit documents while slots and the reorder window allow."""
         while run.free and not run.exhausted:
             if run.waiting is None:
                 try:
@@ -184,9 +191,7 @@ class Decoder:
                     continue
                 run.waiting = (index, item)
             index, req = run.waiting
-            need = len(req.tokens) + req.max_tokens
-            no_room = run.reserved + need > self.capacity_for_document()
-            if run.active and (no_room or index >= run.next_out + run.window):
+            if run.active and index >= run.next_out + run.window:
                 return
             run.waiting = None
             slot = self._admit(index, req, run.free.pop())
@@ -194,17 +199,20 @@ class Decoder:
                 self._release(run, slot)
                 continue
             slot.pending.extend(slot.generated)
-            run.reserved += need
             run.active.append(slot)
 
     def _release(self, run: _Run, slot: _Slot) -> None:
-        self.ctx.seq_rm(slot.seq)
+        self._reset_seq(slot.seq)
         run.free.append(slot.seq)
         run.done[slot.index] = self._finish(slot)
 
     def _admit(self, index: int, req: DecodeRequest, seq: int) -> _Slot:
-        self.ctx.seq_rm(seq)
-        self.ctx.seq_cp(0, seq)
+        if seq not in self._primed:
+            # A cross-stream copy takes sequence 0's whole stream; keep only the prefix.
+            self.ctx.seq_rm(seq)
+            self.ctx.seq_cp(0, seq)
+            self._reset_seq(seq)
+            self._primed.add(seq)
         slot = _Slot(
             index=index,
             seq=seq,
@@ -244,7 +252,9 @@ class Decoder:
     def _advance(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> bool:
         """Choose the next token and queue it with any forced tokens; True when done."""
         matcher = slot.request.matcher
-        tok = self._choose(slot, logits)
+        if matcher is None:
+            return self._advance_raw(slot, logits)
+        tok = self._choose(slot, matcher, logits)
         if not matcher.consume_token(tok):
             return True
         slot.generated.append(tok)
@@ -257,9 +267,18 @@ class Decoder:
         slot.pending = slot.generated[mark:]
         return False
 
+    def _advance_raw(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> bool:
+        tok = int(np.argmax(logits))
+        slot.generated.append(tok)
+        slot.sampled += 1
+        slot.pending = [tok]
+        return len(slot.generated) >= slot.request.max_tokens
+
     def _fast_forward(self, slot: _Slot) -> bool:
         """Append the tokens the constraint forces; True if that completes the output."""
         matcher = slot.request.matcher
+        if matcher is None:
+            return False
         forced = matcher.compute_ff_tokens()
         if forced:
             matcher.consume_tokens(forced)
@@ -267,8 +286,9 @@ class Decoder:
             slot.forced += len(forced)
         return matcher.is_stopped() or matcher.is_error()
 
-    def _choose(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> int:
-        matcher = slot.request.matcher
+    def _choose(
+        self, slot: _Slot, matcher: llguidance.LLMatcher, logits: npt.NDArray[np.float32]
+    ) -> int:
         banned = loop_token(slot.generated) if self.repetition_guard else None
         wrap_up = self._should_wrap_up(slot)
         if self.sampling.temperature <= 0 and not wrap_up:
@@ -322,7 +342,9 @@ class Decoder:
     def _finish(self, slot: _Slot) -> DecodeResult:
         matcher = slot.request.matcher
         reason: StopReason
-        if matcher.is_error():
+        if matcher is None:
+            reason = "complete"
+        elif matcher.is_error():
             reason = "constraint_error"
         elif matcher.is_stopped() or matcher.is_accepting():
             reason = "complete"
@@ -339,5 +361,5 @@ class Decoder:
             seconds=time.perf_counter() - slot.started,
             repetition_breaks=slot.breaks,
             closed_early=slot.closing,
-            error=matcher.get_error() if reason == "constraint_error" else "",
+            error=matcher.get_error() if matcher and reason == "constraint_error" else "",
         )

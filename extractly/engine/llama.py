@@ -65,12 +65,15 @@ class LlamaModel:
     Models are cached for the life of the process (``load_model``) and never freed.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, repack: bool = False) -> None:
         lib = _llama()
         if not path.is_file():
             raise ModelNotFoundError(f"no GGUF file at {path}")
         params = lib.llama_model_default_params()
         params.n_gpu_layers = 0
+        # Repacked weights switch kernels (GEMV for one row, GEMM for several), so a sequence's
+        # logits would depend on how many others share its batch. Off: batched == one by one.
+        params.use_extra_bufts = repack
         self._lib = lib
         self.path = path
         self.ptr = lib.llama_model_load_from_file(str(path).encode(), params)
@@ -99,29 +102,33 @@ _models: dict[str, LlamaModel] = {}
 _models_lock = threading.Lock()
 
 
-def load_model(path: Path) -> LlamaModel:
-    """Load ``path`` once per process."""
-    key = str(path.resolve())
+def load_model(path: Path, *, repack: bool = False) -> LlamaModel:
+    """Load ``path`` once per process (per ``repack`` setting)."""
+    key = f"{path.resolve()}|{repack}"
     with _models_lock:
         model = _models.get(key)
         if model is None:
-            model = _models[key] = LlamaModel(path)
+            model = _models[key] = LlamaModel(path, repack=repack)
         return model
 
 
 @dataclass(frozen=True)
 class ContextConfig:
     n_ctx: int = 8192
+    """Cells in all; each of the ``n_seq_max`` sequences gets ``n_ctx / n_seq_max``."""
     n_batch: int = 512
     n_seq_max: int = 17
     n_threads: int = 0  # 0: all available cores
 
 
 class LlamaContext:
-    """One llama.cpp context: a unified KV cache shared by up to ``n_seq_max`` sequences.
+    """One llama.cpp context: up to ``n_seq_max`` sequences, each with its own KV stream.
 
-    ``swa_full`` keeps Gemma's sliding-window layers' cache whole, so a prompt prefix held in
-    sequence 0 can be shared with other sequences by ``seq_cp`` without being evicted.
+    Separate streams (``kv_unified=False``) make a sequence's numbers independent of what else
+    is in the batch: with one shared cache, where a document's cells land changes the order of
+    floating-point sums in attention, and batched greedy outputs drift from one-by-one ones.
+    ``seq_cp`` copies the prompt prefix from sequence 0's stream. ``swa_full`` keeps Gemma's
+    sliding-window layers' cache whole so the copied prefix is never evicted.
     """
 
     def __init__(self, model: LlamaModel, config: ContextConfig) -> None:
@@ -137,7 +144,7 @@ class LlamaContext:
         params.n_threads = threads
         params.n_threads_batch = threads
         params.swa_full = True
-        params.kv_unified = True
+        params.kv_unified = False
         params.no_perf = True
         params.flash_attn_type = lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
         self.ptr = lib.llama_init_from_model(model.ptr, params)
@@ -147,6 +154,7 @@ class LlamaContext:
                 f"n_seq_max={config.n_seq_max}); try a smaller n_ctx"
             )
         self.n_ctx = int(lib.llama_n_ctx(self.ptr))
+        self.n_ctx_seq = int(lib.llama_n_ctx_seq(self.ptr))
         self.memory = lib.llama_get_memory(self.ptr)
         self._batch = lib.llama_batch_init(config.n_batch, 0, 1)
         for i in range(config.n_batch):
@@ -172,7 +180,7 @@ class LlamaContext:
         if rc != 0:
             raise BackendError(
                 f"llama_decode failed with code {rc} "
-                "(1: no room in the KV cache; increase n_ctx or lower batch_size)"
+                "(1: no room in the KV cache; increase n_ctx)"
             )
         self.evaluated_tokens += n
 
