@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 from pydantic import BaseModel
 
 from .errors import SchemaError
@@ -95,7 +96,7 @@ def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safegua
 
     raw_examples = user_schema.pop(EXAMPLES_KEY, None) or []
     examples = tuple(Example.coerce(e) for e in raw_examples)
-    decode_schema = apply_safeguards(user_schema, safeguards)
+    decode_schema = apply_safeguards(legacy_ref_semantics(user_schema), safeguards)
     fingerprint = schema_fingerprint(decode_schema)
     return SchemaSpec(
         name=name,
@@ -193,6 +194,38 @@ def describe_path(pointer: str) -> str:
         i += 1
     text = ".".join(out).replace(".[]", "[]")
     return text or "<root>"
+
+
+_LEGACY_DRAFTS = (
+    jsonschema.Draft3Validator,
+    jsonschema.Draft4Validator,
+    jsonschema.Draft6Validator,
+    jsonschema.Draft7Validator,
+)
+_REF_SIBLINGS_KEPT = frozenset(
+    {"$ref", "definitions", "$defs", "$id", "id", "$schema", "$comment", "title", "description"}
+)
+
+
+def legacy_ref_semantics(user_schema: Mapping[str, Any]) -> JSON:
+    """Give a draft 3-7 schema's ``$ref`` its own draft's meaning in the decode schema.
+
+    Up to draft 7 every keyword beside ``$ref`` is ignored, and the output validation (which
+    picks the validator from ``$schema``) ignores them; llguidance applies them as in 2019-09
+    and later. Dropping them keeps the constraint and the validation in agreement. Other
+    schemas are returned unchanged.
+    """
+    if not isinstance(user_schema.get("$schema"), str):
+        return dict(user_schema)
+    cls = jsonschema.validators.validator_for(user_schema, default=jsonschema.Draft202012Validator)
+    if cls not in _LEGACY_DRAFTS:
+        return dict(user_schema)
+    schema: JSON = copy.deepcopy(dict(user_schema))
+    for _, sub in list(walk(schema)):
+        if isinstance(sub.get("$ref"), str):
+            for key in [k for k in sub if k not in _REF_SIBLINGS_KEPT]:
+                del sub[key]
+    return schema
 
 
 def _is_free_string(schema: Mapping[str, Any]) -> bool:

@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from extractly import (
+    BackendError,
     Extractor,
     TruncatedOutputError,
     UnsupportedSchemaError,
@@ -52,6 +53,8 @@ def test_extract_reuses_one_extractor_per_schema() -> None:
 def test_run_many_keeps_input_order_and_matches_run(podcast: Extractor[PodcastEpisode]) -> None:
     one_by_one = [podcast.run(t).value for t in SHOW_NOTES]
     assert [r.value for r in podcast.run_many(SHOW_NOTES)] == one_by_one
+    batched = list(podcast.run_many(SHOW_NOTES, batch_size=3))
+    assert [r.raw_text for r in batched] == [podcast.run(t).raw_text for t in SHOW_NOTES]
 
 
 def test_threads_get_the_same_results_as_sequential_calls(
@@ -136,6 +139,18 @@ def test_unenforceable_keyword_is_refused_at_build_naming_field_and_keyword() ->
     assert info.value.feature == "uniqueItems" and info.value.path == "/properties/tags"
     with Extractor(schema, allow_post_checks=True) as ex:
         assert ex.post_checked == ("uniqueItems",)
+
+
+def test_a_closed_extractor_refuses_work_instead_of_crashing() -> None:
+    ex = Extractor(PodcastEpisode)
+    ex.close()
+    with pytest.raises(BackendError, match="closed"):
+        ex.run(SHOW_NOTES[0])
+
+
+def test_unknown_option_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="max_token"):
+        Extractor(PodcastEpisode, max_token=5)  # type: ignore[call-overload]
 
 
 def test_output_cut_by_max_tokens_is_reported_as_truncated() -> None:
