@@ -20,6 +20,7 @@ def test_public_api_is_pinned_and_sorted() -> None:
         "engine",
         "errors",
         "extractor",
+        "formats",
         "model_files",
         "options",
         "prompt",
