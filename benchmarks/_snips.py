@@ -1,0 +1,166 @@
+"""Load the SNIPS-style evaluation sets and score slot extraction. No model, no timing.
+
+The data lives outside the repository in ``../shared/data`` (``$EXTRACTLY_DATA`` overrides it).
+SNIPS, E2E and US addresses share one layout: ``<name>/schemas.json`` maps a schema name to a
+JSON Schema, and ``<name>/{train,test}.jsonl`` hold ``{"id", "schema", "text", "gold"}`` lines
+where ``gold`` has every property of the schema, ``null`` when the text does not mention it.
+
+Scoring follows ``data/README.md``: per field, exact match after trimming; ``null`` (or an
+empty string) means absent. A predicted value for an absent field is a false positive; a
+missing or wrong value for a present field is a false negative, and a wrong value is also a
+false positive. Micro precision / recall / F1 sum the counts over every field of every document.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+DATA_ENV = "EXTRACTLY_DATA"
+JSON = dict[str, Any]
+
+
+def data_dir() -> Path:
+    """The shared evaluation data directory (``$EXTRACTLY_DATA`` or ``../shared/data``)."""
+    override = os.environ.get(DATA_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One labelled document."""
+
+    id: str
+    schema: str
+    text: str
+    gold: JSON
+
+    def filled(self) -> frozenset[str]:
+        """Fields the gold object gives a value for."""
+        return frozenset(k for k, v in self.gold.items() if normalize(v) is not None)
+
+
+def load_schemas(dataset: str = "snips") -> dict[str, JSON]:
+    """Schema name -> JSON Schema, in file order."""
+    with (data_dir() / dataset / "schemas.json").open(encoding="utf-8") as f:
+        schemas: dict[str, JSON] = json.load(f)
+    return schemas
+
+
+def load_split(split: str, dataset: str = "snips") -> list[Record]:
+    """All records of ``split`` (``train`` or ``test``), in file order."""
+    records = []
+    with (data_dir() / dataset / f"{split}.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                records.append(Record(row["id"], row["schema"], row["text"], row["gold"]))
+    return records
+
+
+def stratified(records: Sequence[Record], n: int, schemas: Sequence[str]) -> list[Record]:
+    """The first records of each schema in file order, ``n`` in all, spread evenly.
+
+    With 7 schemas and ``n=100`` the first two schemas get 15 records and the others 14.
+    """
+    quota = {name: n // len(schemas) + (i < n % len(schemas)) for i, name in enumerate(schemas)}
+    picked: list[Record] = []
+    for name in schemas:
+        picked.extend([r for r in records if r.schema == name][: quota[name]])
+    return picked
+
+
+def pick_examples(records: Iterable[Record], schema: str, k: int = 3) -> list[Record]:
+    """``k`` worked examples for ``schema``, deterministic.
+
+    Greedy: each pick covers the most fields not yet shown, then has the most filled fields,
+    then comes first in file order.
+    """
+    pool = [r for r in records if r.schema == schema]
+    chosen: list[Record] = []
+    covered: set[str] = set()
+    for _ in range(min(k, len(pool))):
+        rest = [(i, r) for i, r in enumerate(pool) if r not in chosen]
+        _, best = max(rest, key=lambda p: (len(p[1].filled() - covered), len(p[1].filled()), -p[0]))
+        chosen.append(best)
+        covered |= best.filled()
+    return chosen
+
+
+def normalize(value: Any) -> str | None:
+    """A field value as compared: trimmed text, ``None`` when absent."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text.strip() or None
+
+
+@dataclass
+class SlotCounts:
+    """Micro counts over slots; add them up across documents."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def __add__(self, other: SlotCounts) -> SlotCounts:
+        return SlotCounts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def score_slots(predicted: Mapping[str, Any] | None, gold: Mapping[str, Any]) -> SlotCounts:
+    """Counts for one document; ``predicted=None`` (no usable output) predicts nothing.
+
+    Only the gold object's fields are scored (it has every property of the schema).
+    """
+    pred = predicted or {}
+    counts = SlotCounts()
+    for name, gold_value in gold.items():
+        g, p = normalize(gold_value), normalize(pred.get(name))
+        if p is None:
+            counts.fn += g is not None
+        elif g is None:
+            counts.fp += 1
+        elif p == g:
+            counts.tp += 1
+        else:
+            counts.fp += 1
+            counts.fn += 1
+    return counts
+
+
+def total(counts: Iterable[SlotCounts]) -> SlotCounts:
+    return sum(counts, SlotCounts())
+
+
+@lru_cache(maxsize=64)
+def _validator(schema_json: str) -> Any:
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def is_valid(value: Any, schema: Mapping[str, Any]) -> bool:
+    """True if ``value`` is valid under ``schema`` (formats checked)."""
+    return bool(_validator(json.dumps(schema, sort_keys=True)).is_valid(value))
