@@ -4,14 +4,14 @@ Real llguidance constraints over the real model's vocabulary, no decoding: every
 or is refused with the library's own ``SchemaError``; no compiled constraint accepts an instance
 the suite marks invalid (in strict mode by the grammar alone, in post-check mode by the grammar
 plus extractly's output validation); almost every valid instance is accepted. See
-``benchmarks/coverage.py`` for the full benchmark.
+``benchmarks/schema_coverage.py`` for the full benchmark.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from benchmarks import coverage
+from benchmarks import schema_coverage as coverage
 from benchmarks._data import MASKBENCH, TEST_SUITE, Case, data_dir, load_maskbench, load_test_suite
 
 MASKBENCH_PER_SPLIT = 15

@@ -21,7 +21,7 @@ jsonschema validation after decoding). Per split and in total it reports:
 4. real decodes on a small deterministic sample of strictly compiled schemas: valid, a typed
    ``ExtractlyError`` (by type), invalid (must never happen) or crashed.
 
-    python benchmarks/coverage.py [--limit N] [--decode-sample N] [--suite-decodes N]
+    python benchmarks/schema_coverage.py [--limit N] [--decode-sample N] [--suite-decodes N]
                                   [--out PATH]
 
 It does not compare libraries (see ``core.py``) or score extraction accuracy.
@@ -47,7 +47,7 @@ from typing import Any
 import jsonschema
 import llguidance
 
-if __package__ in (None, ""):  # run as a script: python benchmarks/coverage.py
+if __package__ in (None, ""):  # run as a script: python benchmarks/schema_coverage.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._data import Case, GrammarVerdict, check_instance, load_maskbench, load_test_suite
