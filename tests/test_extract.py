@@ -87,6 +87,15 @@ def test_prefix_is_evaluated_once_per_extractor() -> None:
         )
 
 
+def test_batched_runs_evaluate_the_prefix_once_and_copy_it_to_each_stream() -> None:
+    with Extractor(PodcastEpisode, batch_size=3) as ex:
+        ctx = ex._decoder.ctx
+        results = list(ex.run_many(SHOW_NOTES)) + list(ex.run_many(SHOW_NOTES[::-1]))
+        assert ex.prefix_evaluations == 1
+        per_doc = sum(r.usage.prompt_tokens + r.usage.output_tokens for r in results)
+        assert ctx.evaluated_tokens - ex.prefix_tokens <= per_doc
+
+
 class Address(BaseModel):
     city: str = Field(max_length=40)
     zip_code: str | None = Field(default=None, pattern=r"^[0-9]{5}$")

@@ -124,9 +124,10 @@ class ContextConfig:
 class LlamaContext:
     """One llama.cpp context: up to ``n_seq_max`` sequences, each with its own KV stream.
 
-    Separate streams (``kv_unified=False``) make a sequence's numbers independent of what else
+    Separate streams (``kv_unified=False``) keep a sequence's attention independent of what else
     is in the batch: with one shared cache, where a document's cells land changes the order of
-    floating-point sums in attention, and batched greedy outputs drift from one-by-one ones.
+    floating-point sums, and batched greedy outputs drift from one-by-one ones. (Matrix kernels
+    chosen by batch size can still differ; see the README.)
     ``seq_cp`` copies the prompt prefix from sequence 0's stream. ``swa_full`` keeps Gemma's
     sliding-window layers' cache whole so the copied prefix is never evicted.
     """
