@@ -69,12 +69,8 @@ class Extractor(Generic[T]):
         unknown = sorted(set(options) - OPTION_NAMES)
         if unknown:
             raise TypeError(f"unknown option(s) {unknown}; known: {sorted(OPTION_NAMES)}")
-        safeguards = options.get("safeguards")
-        sampling = options.get("sampling")
-        examples = options.get("examples")
-        batch_size = options.get("batch_size", DEFAULT_BATCH_SIZE)
-        self.safeguards = safeguards or Safeguards()
-        self.sampling = sampling or Sampling()
+        self.safeguards = options.get("safeguards") or Safeguards()
+        self.sampling = options.get("sampling") or Sampling()
         self.spec: SchemaSpec = load_schema(schema, self.safeguards)
         self.model_path: Path = resolve_model_path(options.get("model"))
         ensure_llama_runs(self.model_path)
@@ -85,13 +81,14 @@ class Extractor(Generic[T]):
             self._tokenizer,
             allow_post_checks=options.get("allow_post_checks", False),
         )
+        examples = options.get("examples")
         shots = None if examples is None else [Example.coerce(e) for e in examples]
         self.prompt: Prompt = build_prompt(
             self.spec, instructions=options.get("instructions"), examples=shots
         )
         self.max_tokens = options.get("max_tokens") or max_output_tokens(self.spec.decode_schema)
         self.max_input_tokens = options.get("max_input_tokens", MAX_INPUT_TOKENS)
-        self.batch_size = max(1, batch_size)
+        self.batch_size = max(1, options.get("batch_size", DEFAULT_BATCH_SIZE))
         self._n_ctx = options.get("n_ctx")
         self._n_threads = options.get("n_threads") or 0
         self._validator = OutputValidator(self.spec)

@@ -72,7 +72,8 @@ class LlamaModel:
         params = lib.llama_model_default_params()
         params.n_gpu_layers = 0
         # Repacked weights switch kernels (GEMV for one row, GEMM for several), so a sequence's
-        # logits would depend on how many others share its batch. Off: batched == one by one.
+        # logits depend on how many others share its batch. Off removes that source of drift
+        # between batched and one-by-one outputs (not every source; see the README).
         params.use_extra_bufts = repack
         self._lib = lib
         self.path = path
