@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from typing_extensions import Unpack
 
 from .budget import max_output_tokens
+from .confidence import field_confidence, overall_confidence
 from .constraint import CompiledConstraint, compile_constraint
 from .engine.decoder import Decoder, DecodeRequest, DecodeResult
 from .engine.llama import ContextConfig, LlamaContext, LlamaModel, load_model
@@ -241,12 +242,17 @@ class Extractor(Generic[T]):
                 exc.attempts = [attempt]
             return exc
         attempt = Attempt(self.backend_name, result.text, None, usage)
+        fields = field_confidence(
+            [self._tokenizer.decode_bytes([t]) for t in result.tokens], result.logprobs
+        )
         return Extraction(
             value=value,
             backend=self.backend_name,
             attempts=(attempt,),
             usage=usage,
             raw_text=result.text,
+            confidence=overall_confidence(fields),
+            field_confidence=fields,
         )
 
     def close(self) -> None:
