@@ -28,7 +28,7 @@ from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_exponential, wait_random
 
 from .backends.base import Backend, BackendAnswer, BackendRequest, Feedback
 from .distill import DistillLog
@@ -307,8 +307,8 @@ class _stop_at(stop_base):
 
 
 def _capped_wait(policy: RetryPolicy, deadline: float | None) -> Callable[[RetryCallState], float]:
-    base = wait_exponential_jitter(
-        initial=policy.initial, max=policy.max_wait, jitter=policy.jitter
+    base = wait_exponential(multiplier=policy.initial, max=policy.max_wait) + wait_random(
+        0, policy.jitter
     )
 
     def wait(state: RetryCallState) -> float:

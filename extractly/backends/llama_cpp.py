@@ -28,8 +28,8 @@ class LlamaCppBackend(Backend):
 
     ``model`` is a GGUF path (``None``: the embedded model). ``examples`` / ``instructions``
     replace the prompt material of the chain's requests (e.g. a stronger prompt with more
-    worked examples); ``name`` labels it in attempts and the distillation log. Other keyword options are those of ``Extractor`` (``n_threads``,
-    ``max_tokens``, ``sampling``, ...).
+    worked examples); ``name`` labels it in attempts and the distillation log. Other keyword
+    options are those of ``Extractor`` (``n_threads``, ``max_tokens``, ``sampling``, ...).
     """
 
     reports_confidence = True
