@@ -31,6 +31,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_exponential, wait_random
 
 from .backends.base import Backend, BackendAnswer, BackendRequest, Feedback
+from .confidence import overall_confidence
 from .distill import DistillLog
 from .errors import (
     BackendRequestError,
@@ -279,12 +280,17 @@ def _weakest_field(answer: BackendAnswer) -> tuple[str, float] | None:
 
 
 def _extraction(value: Any, backend: str, doc: _Doc, answer: BackendAnswer) -> Extraction[Any]:
+    # A backend that reports no confidence (HTTP) leaves field_confidence empty; its
+    # Attempt.confidence is None.
+    fields = dict(answer.field_confidence or {})
     return Extraction(
         value=value,
         backend=backend,
         attempts=tuple(doc.attempts),
         usage=answer.usage,
         raw_text=answer.raw_text,
+        confidence=overall_confidence(fields),
+        field_confidence=fields,
     )
 
 

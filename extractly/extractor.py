@@ -22,6 +22,7 @@ from .backends.base import BackendRequest, Feedback
 from .backends.llama_cpp import answer_of
 from .budget import max_output_tokens
 from .chain import Chain
+from .confidence import field_confidence, overall_confidence
 from .constraint import CompiledConstraint, compile_constraint
 from .engine.decoder import Decoder, DecodeRequest, DecodeResult
 from .engine.llama import ContextConfig, LlamaContext, LlamaModel, load_model
@@ -291,12 +292,21 @@ class Extractor(Generic[T]):
                 exc.attempts = [attempt]
             return exc
         attempt = Attempt(self.backend_name, result.text, None, usage)
+        fields = self._confidence_of(result)
         return Extraction(
             value=value,
             backend=self.backend_name,
             attempts=(attempt,),
             usage=usage,
             raw_text=result.text,
+            confidence=overall_confidence(fields),
+            field_confidence=fields,
+        )
+
+    def _confidence_of(self, result: DecodeResult) -> dict[str, float]:
+        """JSON Pointer -> confidence of each value of a decoded document."""
+        return field_confidence(
+            [self._tokenizer.decode_bytes([t]) for t in result.tokens], result.logprobs
         )
 
     def close(self) -> None:

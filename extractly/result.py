@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -61,3 +62,9 @@ class Extraction(Generic[T]):
     usage: Usage
     raw_text: str
     """The JSON text exactly as decoded."""
+    confidence: float = 1.0
+    """The least confident field's confidence (see ``field_confidence``); 1.0 if nothing was
+    sampled."""
+    field_confidence: Mapping[str, float] = field(default_factory=dict)
+    """Per leaf value of ``raw_text``, keyed by JSON Pointer (``/title``, ``/guests/0``): the
+    lowest probability the model gave any token it chose (not forced) inside that value."""

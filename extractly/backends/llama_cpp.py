@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExtractlyError
@@ -102,10 +102,9 @@ def answer_of(extractor: Extractor[Any], result: DecodeResult) -> BackendAnswer:
     """A decoded document as a ``BackendAnswer`` (usage and field confidence included)."""
     from ..extractor import usage_of
 
-    confidence: Mapping[str, float] | None = getattr(result, "field_confidence", None)
     return BackendAnswer(
         raw_text=result.text,
         usage=usage_of(result),
         stop_reason=str(result.stop_reason),
-        field_confidence=confidence,
+        field_confidence=extractor._confidence_of(result),
     )

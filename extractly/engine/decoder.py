@@ -47,6 +47,9 @@ class DecodeRequest:
 @dataclass
 class DecodeResult:
     tokens: list[int]
+    logprobs: list[float | None]
+    """Per output token: the model's log-probability of it (whole vocabulary, before the
+    constraint's mask), ``None`` for tokens the constraint forced."""
     text: str
     stop_reason: StopReason
     prompt_tokens: int
@@ -69,6 +72,8 @@ class _Slot:
     started: float
     rng: np.random.Generator
     generated: list[int] = field(default_factory=list)
+    logprobs: list[float | None] = field(default_factory=list)
+    """Per generated token: its log-probability over the full vocabulary, None if forced."""
     sampled: int = 0
     forced: int = 0
     breaks: int = 0
@@ -258,6 +263,7 @@ class Decoder:
         if not matcher.consume_token(tok):
             return True
         slot.generated.append(tok)
+        slot.logprobs.append(_logprob(logits, tok))
         slot.sampled += 1
         mark = len(slot.generated) - 1
         if matcher.is_stopped() or self._fast_forward(slot):
@@ -270,6 +276,7 @@ class Decoder:
     def _advance_raw(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> bool:
         tok = int(np.argmax(logits))
         slot.generated.append(tok)
+        slot.logprobs.append(_logprob(logits, tok))
         slot.sampled += 1
         slot.pending = [tok]
         return len(slot.generated) >= slot.request.max_tokens
@@ -283,6 +290,7 @@ class Decoder:
         if forced:
             matcher.consume_tokens(forced)
             slot.generated.extend(forced)
+            slot.logprobs.extend([None] * len(forced))
             slot.forced += len(forced)
         return matcher.is_stopped() or matcher.is_error()
 
@@ -352,6 +360,7 @@ class Decoder:
             reason = "max_tokens"
         return DecodeResult(
             tokens=slot.generated,
+            logprobs=slot.logprobs,
             text=self.tokenizer.decode_bytes(slot.generated).decode("utf-8", errors="replace"),
             stop_reason=reason,
             prompt_tokens=len(slot.request.tokens),
@@ -363,3 +372,9 @@ class Decoder:
             closed_early=slot.closing,
             error=matcher.get_error() if matcher and reason == "constraint_error" else "",
         )
+
+
+def _logprob(logits: npt.NDArray[np.float32], token: int) -> float:
+    """log softmax(logits)[token], computed stably."""
+    top = float(np.max(logits))
+    return float(logits[token]) - top - float(np.log(np.sum(np.exp(logits - top))))
