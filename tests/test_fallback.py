@@ -201,3 +201,31 @@ def test_persistent_500_exhausts_the_retries(proxy_factory: type[FaultyProxy]) -
         ex.run(WORDY_DOCS[0])
     assert broken.requests == FAST_RETRY.attempts
     assert len(info.value.attempts) == 1 + FAST_RETRY.attempts
+
+
+def test_low_confidence_escalates_exactly_below_the_threshold(
+    llama_server: LlamaServer, tmp_path: Path
+) -> None:
+    docs = [*ISO_DOCS, "Receipt 2020-02-29 for 12 USD."]
+    with Extractor(Invoice, examples=COPYING, n_threads=1) as plain:
+        confidences = [plain.run(d).confidence for d in docs]
+    assert len(set(confidences)) > 1, confidences
+    threshold = sorted(confidences)[1]  # the least confident document falls under it
+    log = tmp_path / "distill.jsonl"
+    backend = server_backend(llama_server.url)
+    with invoices([backend], min_confidence=threshold, distill_log=log) as ex:
+        results = [ex.run(d) for d in docs]
+    for confidence, result in zip(confidences, results, strict=True):
+        first = result.attempts[0]
+        assert first.confidence == pytest.approx(confidence)
+        if confidence < threshold:
+            assert first.error is not None and first.error.startswith("low confidence")
+            assert result.backend == "server-5shot"
+            assert [a.step for a in result.attempts] == ["first", "fallback"]  # no re-ask
+            assert result.field_confidence == {}  # the server reports none
+        else:
+            assert result.attempts == (first,) and first.error is None
+            assert result.confidence == pytest.approx(confidence)
+            assert result.field_confidence["/date"] == pytest.approx(confidence)
+    escalated = [d for d, c in zip(docs, confidences, strict=True) if c < threshold]
+    assert [text for text, _ in read_distill_log(log)] == escalated
