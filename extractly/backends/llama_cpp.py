@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from ..extractor import Extractor
 
 
+MAX_EXTRACTORS = 4
+"""Extractors (schema x prompt) kept per backend; the least recently used is closed."""
+
+
 class LlamaCppBackend(Backend):
     """A local GGUF decoded in this process under the schema's token constraint.
 
@@ -51,6 +55,7 @@ class LlamaCppBackend(Backend):
         self.instructions = instructions
         self.options = options
         self._extractors: dict[str, Extractor[Any]] = {}
+        self._borrowed: str | None = None
         self._lock = threading.Lock()
         self.name = name or f"llama.cpp:{self.model.name}"
 
@@ -58,7 +63,9 @@ class LlamaCppBackend(Backend):
     def of(cls, extractor: Extractor[Any]) -> LlamaCppBackend:
         """The backend view of an existing Extractor (its schema, prompt and context)."""
         backend = cls(extractor.model_path)
-        backend._extractors[extractor.spec.fingerprint] = extractor
+        key = _key(extractor.spec.fingerprint, extractor._shots, extractor._instructions)
+        backend._extractors[key] = extractor
+        backend._borrowed = key
         backend.name = extractor.backend_name
         return backend
 
@@ -72,15 +79,15 @@ class LlamaCppBackend(Backend):
     def _extractor_for(self, request: BackendRequest) -> Extractor[Any]:
         from ..extractor import Extractor  # late: extractor.py imports this package
 
-        key = request.spec.fingerprint
+        examples = self.examples if self.examples is not None else request.examples
+        instructions = self.instructions if self.instructions is not None else request.instructions
+        # The prompt material is part of the key: requests may carry their own examples
+        # (retrieved per document, say), and each prompt needs its own Extractor.
+        key = _key(request.spec.fingerprint, examples, instructions)
         with self._lock:
-            extractor = self._extractors.get(key)
+            extractor = self._extractors.pop(key, None)
             if extractor is None:
                 schema: Any = request.spec.pydantic_model or request.spec.user_schema
-                examples = self.examples if self.examples is not None else request.examples
-                instructions = (
-                    self.instructions if self.instructions is not None else request.instructions
-                )
                 extractor = Extractor(
                     schema,
                     model=self.model,
@@ -88,14 +95,24 @@ class LlamaCppBackend(Backend):
                     instructions=instructions,
                     **self.options,
                 )
-                self._extractors[key] = extractor
+            self._extractors[key] = extractor  # most recently used last
+            for old in list(self._extractors)[: -MAX_EXTRACTORS or None]:
+                if old != self._borrowed:  # never close the Extractor this backend wraps
+                    self._extractors.pop(old).close()
             return extractor
 
     def close(self) -> None:
         with self._lock:
-            for extractor in self._extractors.values():
-                extractor.close()
-            self._extractors.clear()
+            for key, extractor in self._extractors.items():
+                if key != self._borrowed:
+                    extractor.close()
+            self._extractors = {
+                k: e for k, e in self._extractors.items() if k == self._borrowed
+            }
+
+
+def _key(fingerprint: str, examples: object, instructions: object) -> str:
+    return f"{fingerprint}|{instructions!r}|{examples!r}"
 
 
 def answer_of(extractor: Extractor[Any], result: DecodeResult) -> BackendAnswer:
