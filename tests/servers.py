@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 MODEL_ALIAS = "gemma-270m"
+SERVER_MODULES = ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
 
 
 def free_port() -> int:
@@ -36,6 +38,12 @@ class LlamaServer:
     """``python -m llama_cpp.server`` on a free port; ``url`` is its ``/v1`` base."""
 
     def __init__(self, model: Path, log: Path, start_timeout: float = 120.0) -> None:
+        missing = [m for m in SERVER_MODULES if importlib.util.find_spec(m) is None]
+        if missing:
+            raise RuntimeError(
+                f"llama-cpp-python's server needs {missing}; install the project's server "
+                "extra: pip install -e '.[dev,server]' (scripts/bootstrap.sh does for make test)"
+            )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         command = [
