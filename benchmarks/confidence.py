@@ -175,21 +175,30 @@ def field_accuracy(run: DocRun) -> float:
 
 
 def escalation(base: Sequence[DocRun], strong: Sequence[DocRun], fraction: float,
-               seed: int) -> JSON:
+               seed: int, per_schema: bool) -> JSON:
     """Document exact match (and, as a finer view, mean field accuracy) when ``fraction`` of the
     documents are answered by the strong backend instead: the least confident ones, a random
     choice (exact expectation and the 5th-95th percentile of 2,000 draws), or the best choice
-    in hindsight (oracle)."""
+    in hindsight (oracle). ``per_schema`` takes the fraction within each intent (a
+    ``min_confidence`` is set per Extractor, i.e. per schema) instead of over all documents."""
     n = len(base)
-    k = max(1, round(fraction * n))
-    by_confidence = sorted(range(n), key=lambda i: (base[i].confidence, i))[:k]
+    groups: list[list[int]] = []
+    if per_schema:
+        for intent in dict.fromkeys(r.intent for r in base):
+            groups.append([i for i, r in enumerate(base) if r.intent == intent])
+    else:
+        groups.append(list(range(n)))
+    sizes = [max(1, round(fraction * len(g))) for g in groups]
+    picked = [i for g, k in zip(groups, sizes, strict=True)
+              for i in sorted(g, key=lambda i: (base[i].confidence, i))[:k]]
     rng = random.Random(seed)
-    draws_idx = [rng.sample(range(n), k) for _ in range(2000)]
+    draws_idx = [[i for g, k in zip(groups, sizes, strict=True) for i in rng.sample(g, k)]
+                 for _ in range(2000)]
     out: JSON = {
         "documents": n,
-        "escalated": k,
-        "least_confident_ids": [base[i].id for i in by_confidence],
-        "confidence_threshold": base[by_confidence[-1]].confidence,
+        "escalated": len(picked),
+        "per_schema": per_schema,
+        "least_confident_ids": [base[i].id for i in picked],
     }
     metrics = {"exact_match": lambda r: float(r.exact), "field_accuracy": field_accuracy}
     for name, score in metrics.items():
@@ -197,16 +206,48 @@ def escalation(base: Sequence[DocRun], strong: Sequence[DocRun], fraction: float
         gain = [score(s) - score(b) for b, s in zip(base, strong, strict=True)]
         base_mean = sum(before) / n
         draws = sorted(sum(gain[i] for i in idx) / n for idx in draws_idx)
+        expected = sum(k * statistics.fmean(gain[i] for i in g)
+                       for g, k in zip(groups, sizes, strict=True)) / n
+        oracle = sum(sum(sorted((gain[i] for i in g), reverse=True)[:k])
+                     for g, k in zip(groups, sizes, strict=True)) / n
         out[name] = {
             "base": base_mean,
             "strong_everywhere": sum(score(s) for s in strong) / n,
-            "least_confident": base_mean + sum(gain[i] for i in by_confidence) / n,
-            "random_expected": base_mean + k * statistics.fmean(gain) / n,
+            "least_confident": base_mean + sum(gain[i] for i in picked) / n,
+            "random_expected": base_mean + expected,
             "random_p05": base_mean + draws[len(draws) // 20],
             "random_p95": base_mean + draws[-len(draws) // 20],
-            "oracle": base_mean + sum(sorted(gain, reverse=True)[:k]) / n,
+            "oracle": base_mean + oracle,
         }
     return out
+
+
+def document_scores(base: Sequence[DocRun], strong: Sequence[DocRun]) -> JSON:
+    """How document confidence relates to exact match, to explain the escalation rows."""
+    exact = [r.confidence for r in base if r.exact]
+    inexact = [r.confidence for r in base if not r.exact]
+    order = sorted(range(len(base)), key=lambda i: (base[i].confidence, i))
+    tenth = max(1, len(base) // 10)
+    return {
+        "auroc_exact_vs_not": auroc(exact, inexact),
+        "strong_exact_on_least_confident_tenth": sum(strong[i].exact for i in order[:tenth])
+        / tenth,
+        "strong_exact_on_most_confident_tenth": sum(strong[i].exact for i in order[-tenth:])
+        / tenth,
+        "mean_fields_least_confident_tenth": statistics.fmean(
+            len(base[i].fields_right) for i in order[:tenth]),
+        "mean_fields_all": statistics.fmean(len(r.fields_right) for r in base),
+    }
+
+
+def load_runs(path: Path) -> tuple[list[DocRun], list[DocRun], JSON]:
+    """The runs of an earlier report (``--rescore``): recompute the tables without the model."""
+    report = json.loads(path.read_text(encoding="utf-8"))
+
+    def runs(key: str) -> list[DocRun]:
+        return [DocRun(**row) for row in report["runs"][key]]
+
+    return runs("base"), runs("strong"), report
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -218,7 +259,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--rescore", type=Path,
+                        help="recompute the tables from an earlier JSON report (no model)")
     args = parser.parse_args(argv)
+    if args.rescore:
+        base, strong, old = load_runs(args.rescore)
+        gold = {r.id: r.gold for r in load_split("test")}
+        report = {k: v for k, v in old.items() if k != "runs"}
+        finish(report, base, strong, gold, args)
+        return
 
     schemas = load_schemas()
     train = load_split("train")
@@ -252,9 +301,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     base = [base_runs[d.id] for d in docs]
     strong = [strong_runs[d.id] for d in docs]
 
-    fields_all = field_scores(base, gold, filled_only=False)
-    fields_filled = field_scores(base, gold, filled_only=True)
-    esc = escalation(base, strong, args.fraction, args.seed)
     report = {
         "benchmark": "confidence",
         "model": "Gemma 3 270M base Q4_K_M (embedded)",
@@ -268,11 +314,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         "seconds_per_doc_strong": statistics.fmean(r.seconds for r in strong),
         "invalid_base": sum(r.prediction is None for r in base),
         "invalid_strong": sum(r.prediction is None for r in strong),
-        "fields_all": fields_all,
-        "fields_with_a_value": fields_filled,
-        "escalation": esc,
-        "runs": {"base": [asdict(r) for r in base], "strong": [asdict(r) for r in strong]},
     }
+    finish(report, base, strong, gold, args)
+
+
+def finish(report: JSON, base: list[DocRun], strong: list[DocRun], gold: dict[str, JSON],
+           args: argparse.Namespace) -> None:
+    report["fields_all"] = field_scores(base, gold, filled_only=False)
+    report["fields_with_a_value"] = field_scores(base, gold, filled_only=True)
+    report["documents"] = document_scores(base, strong)
+    report["escalation"] = escalation(base, strong, args.fraction, args.seed, per_schema=False)
+    report["escalation_per_schema"] = escalation(base, strong, args.fraction, args.seed,
+                                                 per_schema=True)
+    report["runs"] = {"base": [asdict(r) for r in base], "strong": [asdict(r) for r in strong]}
     print_table(report, args.fraction)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
@@ -291,26 +345,35 @@ def print_table(report: JSON, fraction: float) -> None:
         r = report[key]
         print(f"| {label} | {fmt(r['auroc'])} | {r['right_fields']} | {r['wrong_fields']} | "
               f"{fmt(r['mean_confidence_right'])} | {fmt(r['mean_confidence_wrong'])} |")
-    e = report["escalation"]
     pct = f"{fraction:.0%}"
-    print(f"\n| policy ({e['escalated']} of {e['documents']} docs escalated) "
-          "| doc exact match | field accuracy |")
-    print("|---|---|---|")
-    em, fa = e["exact_match"], e["field_accuracy"]
-    rows = [
-        ("base only", "base"),
-        (f"least confident {pct} -> strong", "least_confident"),
-        (f"random {pct} -> strong (expected)", "random_expected"),
-        (f"random {pct}, 5th-95th percentile", None),
-        (f"oracle {pct} -> strong", "oracle"),
-        ("strong on every doc", "strong_everywhere"),
-    ]
-    for label, key in rows:
-        if key is None:
-            print(f"| {label} | {fmt(em['random_p05'])}-{fmt(em['random_p95'])} | "
-                  f"{fmt(fa['random_p05'])}-{fmt(fa['random_p95'])} |")
-        else:
-            print(f"| {label} | {fmt(em[key])} | {fmt(fa[key])} |")
+    for key, scope in (("escalation", "of all documents"),
+                       ("escalation_per_schema", "within each intent")):
+        e = report[key]
+        print(f"\n| escalate {pct} {scope} ({e['escalated']} of {e['documents']} docs) "
+              "| doc exact match | field accuracy |")
+        print("|---|---|---|")
+        em, fa = e["exact_match"], e["field_accuracy"]
+        rows = [
+            ("base only", "base"),
+            ("least confident -> strong", "least_confident"),
+            ("random -> strong (expected)", "random_expected"),
+            ("random, 5th-95th percentile", None),
+            ("oracle -> strong", "oracle"),
+            ("strong on every doc", "strong_everywhere"),
+        ]
+        for label, k in rows:
+            if k is None:
+                print(f"| {label} | {fmt(em['random_p05'])}-{fmt(em['random_p95'])} | "
+                      f"{fmt(fa['random_p05'])}-{fmt(fa['random_p95'])} |")
+            else:
+                print(f"| {label} | {fmt(em[k])} | {fmt(fa[k])} |")
+    d = report["documents"]
+    print(f"\ndocument confidence vs base exact match: AUROC {fmt(d['auroc_exact_vs_not'])}; "
+          f"strong backend exact on the least confident tenth "
+          f"{fmt(d['strong_exact_on_least_confident_tenth'])}, on the most confident tenth "
+          f"{fmt(d['strong_exact_on_most_confident_tenth'])}; fields per doc "
+          f"{fmt(d['mean_fields_least_confident_tenth'])} (least confident tenth) vs "
+          f"{fmt(d['mean_fields_all'])} (all)")
     print(f"\ns/doc base {fmt(report['seconds_per_doc_base'])}, "
           f"strong {fmt(report['seconds_per_doc_strong'])}; invalid base "
           f"{report['invalid_base']}, strong {report['invalid_strong']}")
