@@ -4,15 +4,16 @@
 
 1. ``Route`` is a ``Literal``-labelled schema: the constraint lets the model write only one of
    the queue names, and the label's confidence is the probability the model gave it.
-2. The router (Gemma 3 270M, 3 worked examples) labels every ticket. A ticket whose label is
+2. The router (Gemma 3 270M, 8 worked examples) labels every ticket. A ticket whose label is
    under ``--min-confidence``, or that fails outright, is *sent on* rather than guessed.
-3. Sent-on tickets go to the next step: the built-in fallback chain of a stronger Extractor
-   (here the same small model with more worked examples; ``--strong`` adds a real second
-   model, a GGUF path or an OpenAI-compatible server). Its trace shows who answered.
-4. Each routed ticket is then extracted with its queue's own schema (billing: invoice number
-   and amount).
+3. Sent-on tickets go to the next model: with ``--strong`` (a GGUF path or an
+   OpenAI-compatible server) through the fallback chain, whose trace shows who answered;
+   without it (no larger model ships with extractly) they go to a human review list.
+4. Each confidently routed billing ticket is extracted with the billing schema by a third
+   Extractor.
 
-Runs in well under a minute on 2 cores.
+The 270M base model is a weak classifier: expect most tickets to be sent on, which is the
+point of the step (it does not guess). Runs in well under a minute on 2 cores.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ Queue = Literal["billing", "shipping", "technical"]
 
 
 class Route(BaseModel):
-    """Which team handles a support ticket."""
+    """Which team handles a support ticket. billing: charges, invoices, refunds, payments.
+    shipping: parcels, couriers, delivery. technical: the app or website is broken."""
 
     queue: Queue
 
@@ -105,31 +107,47 @@ def main() -> None:
     started = time.perf_counter()
 
     print("step 1: route with the small model")
-    with Extractor(Route, examples=ROUTER_EXAMPLES) as router:
+    with Extractor(Route, examples=MORE_EXAMPLES) as router:
         routed, sent_on = route_step(router, TICKETS, args.min_confidence)
 
-    if sent_on:
-        print(f"step 2: {len(sent_on)} ticket(s) sent on to the stronger step")
-        fallback = [args.strong] if args.strong else None
+    review: list[str] = []
+    if sent_on and args.strong:
+        print(f"step 2: {len(sent_on)} ticket(s) sent on to {args.strong}")
+        # The chain: the small model first again (cheap), then the strong one when the small
+        # model's label is under min_confidence or fails validation.
         with Extractor(
             Route,
             examples=MORE_EXAMPLES,
             min_confidence=args.min_confidence,
-            fallback=fallback,
-        ) as stronger:
-            results = stronger.run_many(sent_on, return_exceptions=True)
+            fallback=[args.strong],
+        ) as chained:
+            results = chained.run_many(sent_on, return_exceptions=True)
             for ticket, result in zip(sent_on, results, strict=True):
                 if isinstance(result, ExtractlyError):
                     print(f"  unresolved ({type(result).__name__})  {ticket}")
+                    review.append(ticket)
                     continue
                 print(f"  {describe(result)}  {ticket}")
-                routed[ticket] = result.value.queue
+                # The chain stops at the first accepted answer, so a last attempt with an
+                # error means nobody reached min_confidence (the best guess came back).
+                if result.attempts[-1].error is None:
+                    routed[ticket] = result.value.queue
+                else:
+                    review.append(ticket)
+    else:
+        review = sent_on
+    if review:
+        print(f"step 2: {len(review)} ticket(s) for human review"
+              + ("" if args.strong else " (pass --strong to route them with a second model)"))
+        for ticket in review:
+            print(f"  review  {ticket}")
 
     billing = [t for t, q in routed.items() if q == "billing"]
     print(f"step 3: extract {len(billing)} billing ticket(s) with the billing schema")
-    with Extractor(BillingIssue, examples=BILLING_EXAMPLES) as extractor:
-        for ticket, issue in zip(billing, extractor.run_many(billing), strict=True):
-            print(f"  {issue.value.model_dump()}  {ticket}")
+    if billing:
+        with Extractor(BillingIssue, examples=BILLING_EXAMPLES) as extractor:
+            for ticket, issue in zip(billing, extractor.run_many(billing), strict=True):
+                print(f"  {issue.value.model_dump()}  {ticket}")
     print(f"done in {time.perf_counter() - started:.1f} s")
 
 
