@@ -14,8 +14,9 @@ Every try becomes an ``Attempt``. No backend starts after the per-document ``dea
 HTTP requests are cut at it; a local decode that has started runs to its end. When nobody is
 accepted, the most confident valid answer seen (if any) is returned rather than thrown away
 (then the last attempt has an error: ``result.attempts[-1].error is None`` exactly when an
-answer was accepted); with none, one ``FallbackExhaustedError`` holds every attempt. Answers from a later backend are
-appended to the distillation log. This module does not decode or talk HTTP itself.
+answer was accepted); with none, one ``FallbackExhaustedError`` holds every attempt. Answers
+from a later backend are appended to the distillation log. This module does not decode or talk
+HTTP itself.
 """
 
 from __future__ import annotations
