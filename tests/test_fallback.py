@@ -227,3 +227,18 @@ def test_low_confidence_escalates_exactly_below_the_threshold(
             assert result.field_confidence["/date"] == pytest.approx(confidence)
     escalated = [d for d, c in zip(docs, confidences, strict=True) if c < threshold]
     assert [text for text, _ in read_distill_log(log)] == escalated
+
+
+def test_unsure_answer_is_kept_when_every_later_backend_fails() -> None:
+    """Nobody reaches min_confidence and the server is down: the valid but unsure first answer
+    comes back (not an error), and the trace says it was not accepted."""
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    retry = RetryPolicy(attempts=1)
+    with invoices([f"openai:{url}#{MODEL_ALIAS}"], min_confidence=1.0, retry=retry) as ex:
+        result = ex.run(ISO_DOCS[0])
+    assert result.value.date == "2024-05-17"
+    assert result.backend == ex.backend_name and result.confidence < 1.0
+    first, second = result.attempts
+    assert (first.step, second.step) == ("first", "fallback")
+    assert first.error is not None and first.error.startswith("low confidence")
+    assert "cannot reach" in (second.error or "")

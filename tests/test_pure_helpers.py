@@ -18,6 +18,7 @@ def test_public_api_is_pinned_and_sorted() -> None:
         "backends",
         "budget",
         "chain",
+        "confidence",
         "constraint",
         "distill",
         "engine",
