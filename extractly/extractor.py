@@ -218,15 +218,14 @@ class Extractor(Generic[T]):
 
     def _make_decoder(self, batch_size: int) -> Decoder:
         # One KV stream per sequence, each holding the prefix, the longest accepted document
-        # and the longest output.
+        # and the longest output, plus one stream the decoder uses for filler tokens.
         per_seq = len(self._prefix_tokens) + self.max_input_tokens + self.max_tokens
         per_seq = min(-(-per_seq // 256) * 256, max(self._model.n_ctx_train, 512))
-        n_ctx = self._n_ctx or per_seq * batch_size
+        streams = batch_size + 1
+        n_ctx = self._n_ctx or per_seq * streams
         ctx = LlamaContext(
             self._model,
-            ContextConfig(
-                n_ctx=n_ctx, n_batch=512, n_seq_max=batch_size, n_threads=self._n_threads
-            ),
+            ContextConfig(n_ctx=n_ctx, n_batch=512, n_seq_max=streams, n_threads=self._n_threads),
         )
         return Decoder(
             ctx,
