@@ -45,7 +45,10 @@ from .validate import OutputValidator
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
-DEFAULT_BATCH_SIZE = 1
+# run_many's batch size. Measured on 2 cores (SNIPS, 3-shot): docs/s at batch 2 / 4 / 6 / 7 is
+# 1.5x / 2.0x / 2.0x / 2.1x of batch 1; beyond 4 the output head's compute is the limit, while
+# each stream's KV cache costs memory. Up to MAX_INVARIANT_BATCH (7) outputs equal run()'s.
+DEFAULT_BATCH_SIZE = 4
 MAX_INPUT_TOKENS = 2048
 
 

@@ -87,7 +87,8 @@ class ExtractorOptions(TypedDict, total=False):
     sampling: Sampling | None
     """Token choice; default greedy."""
     batch_size: int
-    """Documents decoded together by ``run_many`` (default 1)."""
+    """Documents decoded together by ``run_many`` (default 4). Up to 7, results equal ``run``
+    one by one exactly; larger sizes may differ on close calls."""
     n_ctx: int | None
     """Context size in tokens; default sized for ``batch_size`` documents."""
     n_threads: int | None
