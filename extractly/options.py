@@ -8,9 +8,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypedDict
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .chain import RetryPolicy
+    from .distill import DistillLog
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,22 @@ class ExtractorOptions(TypedDict, total=False):
     """llama.cpp threads; default all available cores."""
     allow_post_checks: bool
     """Let keywords the decoder cannot enforce be checked after decoding instead."""
+    fallback: Sequence[Backend | str] | None
+    """Backends tried after this Extractor's model when its answer fails validation, is
+    truncated or is under-confident: ``Backend`` objects, GGUF paths or
+    ``"openai:http://host/v1#model"`` (see ``extractly.chain``)."""
+    min_confidence: float | None
+    """Escalate answers whose least confident field is below this (0-1); default: never."""
+    reask: bool
+    """Before moving on, feed a validation error back to the same backend once (default on
+    whenever a chain is configured)."""
+    retry: RetryPolicy | None
+    """Retries of transient HTTP failures per backend; default ``RetryPolicy()``."""
+    deadline: float | None
+    """Seconds per document across the whole chain; no backend starts after it."""
+    distill_log: str | os.PathLike[str] | DistillLog | None
+    """JSONL file that receives (text, validated output) for documents a later backend
+    answered, in the format ``extractly tune`` reads."""
 
 
 OPTION_NAMES = frozenset(ExtractorOptions.__annotations__)
