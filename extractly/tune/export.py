@@ -1,0 +1,74 @@
+"""Write a PEFT LoRA as a llama.cpp LoRA adapter GGUF. Needs only ``gguf`` and numpy.
+
+llama.cpp (``src/llama-adapter.cpp``) reads ``general.type = adapter``, ``adapter.type = lora``
+and ``adapter.lora.alpha``, then pairs tensors named ``<base tensor>.lora_a`` / ``.lora_b``.
+With ggml's reversed shapes, a base weight of numpy shape ``(out, in)`` needs ``lora_a`` of shape
+``(r, in)`` and ``lora_b`` of shape ``(out, r)``: exactly PEFT's ``lora_A.weight`` and
+``lora_B.weight``, so no transpose. The delta applied is ``scale * alpha / r * B @ A``.
+
+This module maps Hugging Face Gemma 3 module names to GGUF tensor names and does nothing else:
+no merging (merging into a re-quantized Q4_K_M base erases a small fine-tune).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+# Hugging Face module -> GGUF base tensor (gguf-py's tensor_mapping for Gemma 3).
+_MODULES = {
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+_NAME = re.compile(r"layers\.(\d+)\.(\w+\.\w+)\.lora_([AB])\.(?:default\.)?weight$")
+
+
+def gguf_name(peft_name: str) -> str:
+    """``...layers.3.self_attn.q_proj.lora_A.weight`` -> ``blk.3.attn_q.weight.lora_a``."""
+    m = _NAME.search(peft_name)
+    if not m or m.group(2) not in _MODULES:
+        raise ValueError(f"cannot map LoRA tensor {peft_name!r} to a llama.cpp tensor name")
+    layer, module, ab = m.groups()
+    return f"blk.{layer}.{_MODULES[module]}.weight.lora_{ab.lower()}"
+
+
+def write_adapter(
+    path: Path,
+    lora_tensors: Mapping[str, npt.NDArray[np.float32]],
+    *,
+    alpha: float,
+    architecture: str = "gemma3",
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
+    """Write ``lora_tensors`` (PEFT state-dict names -> arrays) as an adapter GGUF at ``path``."""
+    import gguf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    writer = gguf.GGUFWriter(str(tmp), arch=architecture)
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(alpha))
+    for key, value in (metadata or {}).items():
+        writer.add_string(f"extractly.{key}", value)
+    names = sorted(lora_tensors)
+    if not names:
+        raise ValueError("no LoRA tensors to write")
+    for name in names:
+        arr = np.ascontiguousarray(lora_tensors[name], dtype=np.float32)
+        writer.add_tensor(gguf_name(name), arr)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    tmp.replace(path)  # a crash never leaves a half-written adapter under the final name
+    return path

@@ -1,0 +1,100 @@
+"""Where tuned adapters live: ``<cache dir>/adapters/<schema fingerprint>-<base sha256[:16]>/``.
+
+Each entry holds ``adapter.gguf`` and ``manifest.json`` (schema, fingerprint, base model hash,
+data hash, training settings, metrics, date). The key is the fingerprint of the *decode* schema
+(after safeguards) and the base model's sha256, so any change to the schema, its field order or
+the safeguards, or a different base model, looks up another key: a stale adapter is never found.
+The manifest is checked again on lookup. This module does not train or load adapters.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..model_files import cache_dir
+from ..schema import SchemaSpec
+
+ADAPTER_FILE = "adapter.gguf"
+MANIFEST_FILE = "manifest.json"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of ``path``, remembered in a sidecar keyed by size and mtime (the GGUF is 250 MB)."""
+    st = path.stat()
+    memo = cache_dir() / "sha256" / (
+        hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16] + ".json"
+    )
+    stamp = [st.st_size, st.st_mtime_ns]
+    try:
+        saved = json.loads(memo.read_text())
+        if saved["stamp"] == stamp:
+            return str(saved["sha256"])
+    except (OSError, ValueError, KeyError):
+        pass
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.write_text(json.dumps({"stamp": stamp, "sha256": h.hexdigest()}))
+    return h.hexdigest()
+
+
+def registry_dir() -> Path:
+    return Path(os.environ.get("EXTRACTLY_ADAPTERS") or cache_dir() / "adapters")
+
+
+def entry_dir(spec: SchemaSpec, base_sha256: str) -> Path:
+    return registry_dir() / f"{spec.fingerprint}-{base_sha256[:16]}"
+
+
+def lookup(spec: SchemaSpec, base_model: Path) -> Path | None:
+    """The registered adapter GGUF for ``spec`` on ``base_model``, or None."""
+    base = file_sha256(base_model)
+    entry = entry_dir(spec, base)
+    try:
+        manifest = json.loads((entry / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if (
+        manifest.get("schema_fingerprint") != spec.fingerprint
+        or manifest.get("base_model_sha256") != base
+        or manifest.get("decode_schema") != spec.decode_schema
+    ):
+        return None
+    adapter = entry / ADAPTER_FILE
+    return adapter if adapter.is_file() else None
+
+
+def register(
+    spec: SchemaSpec, base_model: Path, adapter: Path, info: Mapping[str, Any]
+) -> Path:
+    """Copy ``adapter`` into the registry with its manifest; return the registered path."""
+    base = file_sha256(base_model)
+    entry = entry_dir(spec, base)
+    entry.mkdir(parents=True, exist_ok=True)
+    target = entry / ADAPTER_FILE
+    tmp = entry / (ADAPTER_FILE + ".tmp")
+    tmp.write_bytes(adapter.read_bytes())
+    tmp.replace(target)
+    manifest = make_manifest(spec, base, info)
+    (entry / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    return target
+
+
+def make_manifest(spec: SchemaSpec, base_sha256: str, info: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "schema_name": spec.name,
+        "schema_fingerprint": spec.fingerprint,
+        "schema": spec.user_schema,
+        "decode_schema": spec.decode_schema,
+        "base_model_sha256": base_sha256,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **info,
+    }

@@ -1,0 +1,258 @@
+"""LoRA fine-tuning of the base GGUF model for one schema, on the CPU. Needs the ``[tune]`` extra.
+
+The only weights are the embedded Q4_K_M GGUF. transformers dequantizes it to float32; that
+plain checkpoint is saved once under the cache directory (``hf-base/<sha256[:16]>``) so later
+tunes skip the dequantization, and so the GGUF quantizer transformers attaches to a GGUF-loaded
+model (which blocks training) is never in the way.
+
+Loss is cross-entropy on the target (JSON) tokens only, and the 262k-way output head runs only
+at those positions: hidden states are gathered before ``lm_head``, which is most of the cost of
+a naive full-sequence loss. Deterministic for a given seed and thread count. Progress (step,
+loss, validation loss, ETA) goes to stderr. This module does not write the GGUF adapter
+(``export.py``) or register it (``registry.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..engine.llama import available_cores
+from ..model_files import cache_dir
+from .dataset import Encoded
+
+TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    rank: int = 8
+    alpha: float = 16.0
+    learning_rate: float = 1e-3
+    epochs: int = 3
+    batch_size: int = 8
+    max_steps: int | None = None
+    """Stop after this many optimizer steps (for smoke tests)."""
+    validation_share: float = 0.1
+    eval_every: int | None = None
+    """Steps between validation passes; default once per epoch (at least every 25 steps)."""
+    patience: int = 2
+    """Stop when validation loss has not improved for this many passes."""
+    max_seq_len: int = 512
+    seed: int = 0
+    threads: int | None = None
+    target_modules: tuple[str, ...] = TARGET_MODULES
+
+
+@dataclass
+class TrainOutcome:
+    lora: dict[str, npt.NDArray[np.float32]]
+    """PEFT state-dict names -> LoRA A/B matrices (the best validation checkpoint)."""
+    metrics: dict[str, Any]
+
+
+Progress = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def load_base(gguf_path: Path, base_sha256: str) -> Any:
+    """The base model in float32 as a transformers model (dequantized once, then cached)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    ckpt = cache_dir() / "hf-base" / base_sha256[:16]
+    if not (ckpt / "config.json").is_file():
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
+        )
+        # A GGUF-loaded model carries the GGUF quantizer, which refuses training and saving.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        tmp = ckpt.with_name(ckpt.name + ".tmp")
+        model.save_pretrained(str(tmp))
+        tmp.replace(ckpt)
+        del model
+    return AutoModelForCausalLM.from_pretrained(
+        str(ckpt), dtype=torch.float32, attn_implementation="sdpa"
+    )
+
+
+def split(data: Sequence[Encoded], share: float, seed: int) -> tuple[list[Encoded], list[Encoded]]:
+    """Seeded train/validation split; validation gets at least one pair when there are >= 2."""
+    order = list(range(len(data)))
+    random.Random(seed).shuffle(order)
+    n_val = min(len(data) - 1, max(1, round(len(data) * share))) if len(data) >= 2 else 0
+    val = [data[i] for i in order[:n_val]]
+    train = [data[i] for i in order[n_val:]]
+    return train, val
+
+
+def train_lora(
+    base: Any,
+    data: Sequence[Encoded],
+    config: TuneConfig,
+    *,
+    progress: Progress | None = _stderr,
+) -> TrainOutcome:
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    threads = config.threads or min(2, available_cores())
+    torch.set_num_threads(threads)
+    torch.manual_seed(config.seed)
+    say = progress or (lambda _line: None)
+
+    data = [_clip(e, config.max_seq_len) for e in data]
+    train, val = split(data, config.validation_share, config.seed)
+    lora_config = LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,
+        lora_dropout=0.0,
+        target_modules=list(config.target_modules),
+        bias="none",
+    )
+    model = get_peft_model(base, lora_config)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    steps_per_epoch = max(1, math.ceil(len(train) / config.batch_size))
+    total = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    eval_every = config.eval_every or min(steps_per_epoch, 25)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / max(1, total // 10)) * max(0.0, 1 - s / total)
+    )
+    rng = random.Random(config.seed)
+    inner = model.get_base_model()
+
+    best = math.inf
+    best_state = _lora_state(model)
+    stale = 0
+    step = 0
+    losses: list[float] = []
+    history: list[dict[str, float]] = []
+    start = time.monotonic()
+    stopped_early = False
+    while step < total and not stopped_early:
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        for i in range(0, len(order), config.batch_size):
+            if step >= total:
+                break
+            batch = [train[j] for j in order[i : i + config.batch_size]]
+            loss, _ = _loss(inner, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            losses.append(float(loss.detach()))
+            elapsed = time.monotonic() - start
+            eta = elapsed / step * (total - step)
+            say(
+                f"tune: step {step}/{total} loss {losses[-1]:.4f} "
+                f"elapsed {elapsed:.0f}s eta {eta:.0f}s"
+            )
+            if val and (step % eval_every == 0 or step == total):
+                val_loss = _evaluate(inner, val, config.batch_size)
+                history.append({"step": step, "train_loss": losses[-1], "val_loss": val_loss})
+                say(f"tune: step {step} validation loss {val_loss:.4f} (best {min(best, val_loss):.4f})")
+                if val_loss < best - 1e-4:
+                    best, stale = val_loss, 0
+                    best_state = _lora_state(model)
+                else:
+                    stale += 1
+                    if stale >= config.patience:
+                        say(f"tune: early stop at step {step} (no improvement in {stale} passes)")
+                        stopped_early = True
+                        break
+    if not val:
+        best_state = _lora_state(model)
+    metrics: dict[str, Any] = {
+        "steps": step,
+        "train_pairs": len(train),
+        "validation_pairs": len(val),
+        "final_train_loss": losses[-1] if losses else None,
+        "best_validation_loss": None if best == math.inf else best,
+        "stopped_early": stopped_early,
+        "seconds": round(time.monotonic() - start, 1),
+        "threads": threads,
+        "history": history,
+        "config": {k: v for k, v in asdict(config).items() if k != "target_modules"}
+        | {"target_modules": list(config.target_modules)},
+    }
+    return TrainOutcome(lora=best_state, metrics=metrics)
+
+
+def _clip(e: Encoded, max_len: int) -> Encoded:
+    """Trim the prompt's text (never the target) so prompt + target fit ``max_len``."""
+    room = max_len - len(e.target)
+    if room <= 1 or len(e.prompt) <= room:
+        return e
+    return Encoded(prompt=e.prompt[:room], target=e.target)
+
+
+def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
+    """Mean cross-entropy over the target tokens of ``batch`` and the number of those tokens."""
+    import torch
+
+    seqs = [list(e.prompt) + list(e.target) for e in batch]
+    width = max(len(s) for s in seqs)
+    ids = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    rows: list[int] = []
+    cols: list[int] = []
+    labels: list[int] = []
+    for b, (e, s) in enumerate(zip(batch, seqs, strict=True)):
+        ids[b, : len(s)] = torch.tensor(s)
+        mask[b, : len(s)] = 1
+        p = len(e.prompt)
+        for k, tok in enumerate(e.target):
+            rows.append(b)
+            cols.append(p + k - 1)  # the position whose output predicts target token k
+            labels.append(tok)
+    hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    picked = hidden[torch.tensor(rows), torch.tensor(cols)]
+    logits = model.lm_head(picked).float()
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(labels))
+    return loss, len(labels)
+
+
+def _evaluate(model: Any, data: Sequence[Encoded], batch_size: int) -> float:
+    import torch
+
+    total = 0.0
+    count = 0
+    with torch.no_grad():
+        for i in range(0, len(data), batch_size):
+            loss, n = _loss(model, data[i : i + batch_size])
+            total += float(loss) * n
+            count += n
+    return total / max(1, count)
+
+
+def _lora_state(model: Any) -> dict[str, npt.NDArray[np.float32]]:
+    return {
+        name: copy.deepcopy(p.detach().cpu().numpy()).astype(np.float32)
+        for name, p in model.named_parameters()
+        if "lora_" in name
+    }
