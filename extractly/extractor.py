@@ -9,6 +9,7 @@ from several threads give the same results as sequential calls.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from .chain import Chain
 from .confidence import field_confidence, overall_confidence
 from .constraint import CompiledConstraint, compile_constraint
 from .engine.decoder import Decoder, DecodeRequest, DecodeResult
-from .engine.llama import ContextConfig, LlamaContext, LlamaModel, load_model
+from .engine.llama import ContextConfig, LlamaContext, LlamaModel, load_adapter, load_model
 from .engine.probe import ensure_llama_runs
 from .engine.tokenizer import closing_tokens, tokenizer_for
 from .errors import (
@@ -34,6 +35,7 @@ from .errors import (
     ExtractlyError,
     InputError,
     InputTooLongError,
+    ModelNotFoundError,
 )
 from .model_files import resolve_model_path
 from .options import OPTION_NAMES, ExtractorOptions, Safeguards, Sampling
@@ -91,8 +93,14 @@ class Extractor(Generic[T]):
         )
         examples = options.get("examples")
         shots = None if examples is None else [Example.coerce(e) for e in examples]
+        self.adapter_path: Path | None = _adapter_path(
+            options.get("adapter"), self.spec, self.model_path
+        )
         self.prompt: Prompt = build_prompt(
-            self.spec, instructions=options.get("instructions"), examples=shots
+            self.spec,
+            instructions=options.get("instructions"),
+            examples=shots,
+            instruction_free=self.adapter_path is not None,
         )
         self.max_tokens = options.get("max_tokens") or max_output_tokens(self.spec.decode_schema)
         self.max_input_tokens = options.get("max_input_tokens", MAX_INPUT_TOKENS)
@@ -104,6 +112,12 @@ class Extractor(Generic[T]):
         self._lock = threading.RLock()
         self._decoder = self._make_decoder(self.batch_size)
         self.backend_name = f"llama.cpp:{self.model_path.name}"
+        if self.adapter_path is not None:
+            # Each Extractor owns its llama.cpp context, so adapters of several schemas coexist
+            # in one process without swapping; the KV cache is dropped all the same.
+            self._decoder.ctx.set_adapter(load_adapter(self._model, self.adapter_path))
+            self._decoder.invalidate_prefix()
+            self.backend_name += f"+{self.adapter_path.name}"
         self._instructions = options.get("instructions")
         self._shots = shots
         self.chain: Chain | None = _chain_for(self, options)
@@ -343,6 +357,25 @@ def _chain_for(extractor: Extractor[Any], options: ExtractorOptions) -> Chain | 
         deadline=options.get("deadline"),
         distill_log=options.get("distill_log"),
     )
+
+
+def _adapter_path(
+    adapter: str | os.PathLike[str] | None, spec: SchemaSpec, model_path: Path
+) -> Path | None:
+    if adapter is None:
+        return None
+    if adapter == "auto":
+        from .tune.registry import lookup
+
+        return lookup(spec, model_path)
+    path = Path(adapter).expanduser()
+    if path.is_dir():
+        path = path / "adapter.gguf"
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"no adapter GGUF at {path}; pass the file `extractly tune` wrote, or 'auto'"
+        )
+    return path
 
 
 def _chunks(texts: Iterable[str | bytes], size: int) -> Iterator[list[str | bytes]]:

@@ -111,6 +111,10 @@ class ExtractorOptions(TypedDict, total=False):
     distill_log: str | os.PathLike[str] | DistillLog | None
     """JSONL file that receives (text, validated output) for documents a later backend
     answered, in the format ``extractly tune`` reads."""
+    adapter: str | os.PathLike[str] | None
+    """A LoRA adapter GGUF from ``extractly tune`` for this schema, or ``"auto"``: the adapter
+    registered for this schema and model if there is one (else the base model's few-shot
+    prompt). With an adapter the prompt is only the text: no instructions, no examples."""
 
 
 OPTION_NAMES = frozenset(ExtractorOptions.__annotations__)

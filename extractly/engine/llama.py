@@ -113,6 +113,31 @@ def load_model(path: Path, *, repack: bool = False) -> LlamaModel:
         return model
 
 
+_adapters: dict[tuple[int, str], Any] = {}
+
+
+def load_adapter(model: LlamaModel, path: Path) -> Any:
+    """Load a LoRA adapter GGUF for ``model`` once per process (never freed, like models).
+
+    The adapter's tensors are checked against the model's by llama.cpp: an adapter for another
+    base model fails here with a clear error rather than giving wrong outputs later.
+    """
+    if not path.is_file():
+        raise ModelNotFoundError(f"no adapter GGUF at {path}")
+    key = (id(model), str(path.resolve()))
+    with _models_lock:
+        adapter = _adapters.get(key)
+        if adapter is None:
+            adapter = model._lib.llama_adapter_lora_init(model.ptr, str(path).encode())
+            if not adapter:
+                raise BackendError(
+                    f"llama.cpp could not load the LoRA adapter {path} for {model.path.name} "
+                    "(not an adapter GGUF, or made for another base model)"
+                )
+            _adapters[key] = adapter
+        return adapter
+
+
 @dataclass(frozen=True)
 class ContextConfig:
     n_ctx: int = 8192
@@ -199,6 +224,18 @@ class LlamaContext:
 
     def clear(self) -> None:
         self._lib.llama_memory_clear(self.memory, True)
+
+    def set_adapter(self, adapter: Any | None, scale: float = 1.0) -> None:
+        """Apply one LoRA adapter to this context (``None``: none). Cached KV cells were
+        computed with the previous weights: the caller must drop them."""
+        if adapter is None:
+            rc = self._lib.llama_set_adapters_lora(self.ptr, None, 0, None)
+        else:
+            adapters = (self._lib.llama_adapter_lora_p_ctypes * 1)(adapter)
+            scales = (ctypes.c_float * 1)(scale)
+            rc = self._lib.llama_set_adapters_lora(self.ptr, adapters, 1, scales)
+        if rc != 0:
+            raise BackendError(f"llama.cpp could not apply the LoRA adapter (code {rc})")
 
     def close(self) -> None:
         if getattr(self, "ptr", None):
