@@ -1,6 +1,7 @@
 """The ``extractly`` command line: a thin layer over the library.
 
     extractly extract SCHEMA [TEXT|-]     print the extracted object as JSON
+    extractly tune SCHEMA TRAIN.jsonl -o DIR   LoRA adapter for SCHEMA (needs extractly[tune])
 
 SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file.
 """
@@ -56,12 +57,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     ext.add_argument("text", nargs="?", default="-", help="the text, or - for stdin (default)")
     ext.add_argument("--model", help="path to a GGUF (default: the embedded Gemma 3 270M)")
     ext.add_argument("--max-tokens", type=int, default=None)
+    ext.add_argument("--adapter", help="LoRA adapter GGUF from `extractly tune`, or 'auto'")
+    tun = sub.add_parser("tune", help="fine-tune a LoRA adapter for one schema")
+    tun.add_argument("schema", help="module:Class or a JSON Schema file")
+    tun.add_argument("train", help='JSONL of {"text", "output"} (or {"text", "gold"}) lines')
+    tun.add_argument("-o", "--out", required=True, help="directory for adapter.gguf")
+    tun.add_argument("--model", help="base GGUF (default: the embedded Gemma 3 270M)")
+    tun.add_argument("--epochs", type=int, default=3)
+    tun.add_argument("--max-steps", type=int, default=None)
+    tun.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.command == "tune":
+        return _tune(args)
 
     try:
         schema = load_schema_ref(args.schema)
         text = sys.stdin.buffer.read() if args.text == "-" else args.text
-        extractor: Extractor[Any] = Extractor(schema, model=args.model, max_tokens=args.max_tokens)
+        extractor: Extractor[Any] = Extractor(
+            schema, model=args.model, max_tokens=args.max_tokens, adapter=args.adapter
+        )
         value = extractor.run(text).value
     except ExtractlyError as exc:
         print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -70,6 +84,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(value.model_dump_json())
     else:
         print(json.dumps(value, ensure_ascii=False))
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    try:
+        from .tune import TuneConfig, tune
+    except ImportError as exc:
+        print(f"extractly: tune needs the [tune] extra ({exc}): pip install 'extractly[tune]'",
+              file=sys.stderr)
+        return 2
+    try:
+        config = TuneConfig(epochs=args.epochs, max_steps=args.max_steps, seed=args.seed)
+        result = tune(load_schema_ref(args.schema), args.train, out_dir=args.out,
+                      model=args.model, config=config)
+    except ExtractlyError as exc:
+        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"adapter": str(result.adapter), "registered": str(result.registered),
+                      "metrics": result.manifest["metrics"]}))
     return 0
 
 

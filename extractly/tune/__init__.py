@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,11 @@ def tune(
     llama = load_model(model_path)
     encoded = encode(pairs, spec, llama.tokenize, llama.bos if llama.add_bos else None)
     base_sha = file_sha256(model_path)
-    base = load_base(model_path, base_sha)
-    outcome = train_lora(base, encoded, config, progress=progress)
+    with warnings.catch_warnings():
+        # transformers deprecations fired from inside its own code are not the caller's to fix
+        warnings.simplefilter("ignore", FutureWarning)
+        base = load_base(model_path, base_sha)
+        outcome = train_lora(base, encoded, config, progress=progress)
     info = {
         "data_file": str(train_path),
         "data_sha256": data_hash(pairs),

@@ -172,7 +172,8 @@ def train_lora(
             if val and (step % eval_every == 0 or step == total):
                 val_loss = _evaluate(inner, val, config.batch_size)
                 history.append({"step": step, "train_loss": losses[-1], "val_loss": val_loss})
-                say(f"tune: step {step} validation loss {val_loss:.4f} (best {min(best, val_loss):.4f})")
+                shown = min(best, val_loss)
+                say(f"tune: step {step} validation loss {val_loss:.4f} (best {shown:.4f})")
                 if val_loss < best - 1e-4:
                     best, stale = val_loss, 0
                     best_state = _lora_state(model)

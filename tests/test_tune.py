@@ -1,0 +1,113 @@
+"""Fine-tuning end to end: a real short LoRA tune -> adapter GGUF -> llama.cpp -> extraction.
+
+The tune is tiny (20 SNIPS GetWeather pairs, 6 steps) so it proves the pipeline, not accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks._snips import data_dir
+from extractly import Extractor
+from extractly.errors import ModelNotFoundError
+from extractly.model_files import resolve_model_path
+from extractly.options import Safeguards
+from extractly.schema import load_schema
+from extractly.tune import TuneConfig, TuneDataError, tune
+from extractly.tune.dataset import read_pairs
+from extractly.tune.registry import lookup
+
+pytest.importorskip("peft")
+
+
+def _schema() -> dict[str, Any]:
+    schemas: dict[str, Any] = json.loads((data_dir() / "snips" / "schemas.json").read_text())
+    return dict(schemas["GetWeather"])
+
+
+def _rows(split: str, n: int) -> list[dict[str, Any]]:
+    rows = []
+    with open(data_dir() / "snips" / f"{split}.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            if row["schema"] == "GetWeather":
+                rows.append(row)
+            if len(rows) == n:
+                break
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    tmp = tmp_path_factory.mktemp("tune")
+    train = tmp / "train.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in _rows("train", 20)))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EXTRACTLY_ADAPTERS", str(tmp / "registry"))
+    result = tune(
+        _schema(),
+        train,
+        out_dir=tmp / "out",
+        config=TuneConfig(max_steps=6, batch_size=4, epochs=10),
+        progress=None,
+    )
+    yield result
+    mp.undo()
+
+
+def test_training_target_is_the_decoder_output() -> None:
+    spec = load_schema(_schema(), Safeguards())
+    path = data_dir() / "snips" / "train.jsonl"
+    row = _rows("train", 1)[0]
+    pair = read_pairs_from(path, spec, row)
+    # compact, schema order, every key present
+    assert pair.target == json.dumps(row["gold"], separators=(",", ":"), ensure_ascii=False)
+    assert list(json.loads(pair.target)) == list(_schema()["properties"])
+
+
+def read_pairs_from(path: Path, spec: Any, row: dict[str, Any]) -> Any:
+    from extractly.tune.dataset import make_pair
+
+    return make_pair(row["text"], {k: v for k, v in row["gold"].items() if v is not None}, spec)
+
+
+def test_bad_line_names_file_and_line(tmp_path: Path) -> None:
+    spec = load_schema(_schema(), Safeguards())
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "rain in Oslo", "output": {"city": "Oslo"}}\n'
+                   '{"text": "x", "output": {"city": 3}}\n')
+    with pytest.raises(TuneDataError, match=r"bad.jsonl:2: .* at /city"):
+        read_pairs(bad, spec)
+
+
+def test_tuned_adapter_extracts_with_only_the_text(tuned: Any) -> None:
+    assert tuned.adapter.stat().st_size > 100_000
+    assert tuned.manifest["metrics"]["steps"] == 6
+    history = tuned.manifest["metrics"]["history"]
+    assert history and history[-1]["val_loss"] < 2.0  # the base model starts near 3
+    with Extractor(_schema(), adapter=tuned.adapter) as ex:
+        assert ex.prefix_tokens == 1  # BOS only: no instructions, no examples
+        assert ex.render_prompt("rain in Oslo?") == "Text: rain in Oslo?\nJSON:\n"
+        for row in _rows("test", 3):
+            value = ex.run(row["text"]).value
+            assert list(value) == list(_schema()["properties"])
+
+
+def test_registry_finds_adapter_and_never_a_stale_one(
+    tuned: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXTRACTLY_ADAPTERS", str(tuned.registered.parent.parent))
+    model = resolve_model_path(None)
+    spec = load_schema(_schema(), Safeguards())
+    assert lookup(spec, model) == tuned.registered
+    changed = _schema()
+    changed["properties"] = dict(reversed(list(changed["properties"].items())))
+    assert lookup(load_schema(changed, Safeguards()), model) is None
+    with Extractor(changed, adapter="auto") as ex:
+        assert ex.adapter_path is None and ex.prefix_tokens > 1  # falls back to few-shot
+    with pytest.raises(ModelNotFoundError, match="no adapter GGUF"):
+        Extractor(_schema(), adapter=tuned.adapter.parent / "missing.gguf")
