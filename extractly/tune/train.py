@@ -37,7 +37,7 @@ TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"
 @dataclass(frozen=True)
 class TuneConfig:
     rank: int = 8
-    alpha: float = 16.0
+    alpha: int = 16
     learning_rate: float = 1e-3
     epochs: int = 3
     batch_size: int = 8
@@ -79,7 +79,7 @@ def load_base(gguf_path: Path, base_sha256: str) -> Any:
             str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
         )
         # A GGUF-loaded model carries the GGUF quantizer, which refuses training and saving.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         tmp = ckpt.with_name(ckpt.name + ".tmp")
@@ -120,7 +120,7 @@ def train_lora(
     train, val = split(data, config.validation_share, config.seed)
     lora_config = LoraConfig(
         r=config.rank,
-        lora_alpha=config.alpha,
+        lora_alpha=int(config.alpha),
         lora_dropout=0.0,
         target_modules=list(config.target_modules),
         bias="none",
