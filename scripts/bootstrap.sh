@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 LLAMA_VERSION=0.3.36
-EXTRAS=${EXTRAS:-dev,server}  # server: the fallback tests start llama-cpp-python's server
+# server: the fallback tests start llama-cpp-python's server; ray: the Ray Data test.
+EXTRAS=${EXTRAS:-dev,server,ray}
 
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
