@@ -9,7 +9,9 @@ from several threads give the same results as sequential calls.
 
 from __future__ import annotations
 
+import json
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -31,11 +33,13 @@ from .errors import (
     InputError,
     InputTooLongError,
 )
+from .long_documents import DEFAULT_CHUNK_TOKENS, LONG_DOCUMENT_MODES, run_many_split
 from .model_files import resolve_model_path
 from .options import OPTION_NAMES, ExtractorOptions, Safeguards, Sampling
 from .prompt import Prompt, build_prompt
 from .result import Attempt, Extraction, Usage
 from .schema import Example, SchemaSpec, load_schema
+from .spans import source_spans
 from .validate import OutputValidator
 
 T = TypeVar("T")
@@ -90,6 +94,13 @@ class Extractor(Generic[T]):
         self.max_tokens = options.get("max_tokens") or max_output_tokens(self.spec.decode_schema)
         self.max_input_tokens = options.get("max_input_tokens", MAX_INPUT_TOKENS)
         self.batch_size = max(1, options.get("batch_size", DEFAULT_BATCH_SIZE))
+        self.long_documents = options.get("long_documents", "error")
+        self.chunk_tokens = options.get("chunk_tokens") or DEFAULT_CHUNK_TOKENS
+        if self.long_documents not in LONG_DOCUMENT_MODES:
+            raise ValueError(
+                f"long_documents must be one of {list(LONG_DOCUMENT_MODES)}, "
+                f"not {self.long_documents!r}"
+            )
         self._n_ctx = options.get("n_ctx")
         self._n_threads = options.get("n_threads") or 0
         self._validator = OutputValidator(self.spec)
@@ -155,6 +166,8 @@ class Extractor(Generic[T]):
         error when reached, or with ``return_exceptions=True`` is yielded in its place.
         """
         size = self.batch_size if batch_size is None else max(1, batch_size)
+        if self.long_documents == "split":
+            return _raising(run_many_split(self, texts, size), return_exceptions)
         return self._run_many(texts, size, return_exceptions)
 
     def _run_many(
@@ -166,9 +179,19 @@ class Extractor(Generic[T]):
             if size > self._decoder.max_seqs:
                 self._decoder.ctx.close()
                 self._decoder = self._make_decoder(size)
-            requests = (self._request(text) for text in texts)
-            for item in self._decoder.run(requests, size):
-                outcome = item if isinstance(item, ExtractlyError) else self._finish(item)
+            # The decoder yields one result per request, in order; ``sources`` holds the
+            # checked text of each request until its result arrives (for source spans).
+            sources: deque[str] = deque()
+
+            def requests() -> Iterator[DecodeRequest | ExtractlyError]:
+                for text in texts:
+                    clean, request = self._request(text)
+                    sources.append(clean)
+                    yield request
+
+            for item in self._decoder.run(requests(), size):
+                source = sources.popleft()
+                outcome = item if isinstance(item, ExtractlyError) else self._finish(item, source)
                 if isinstance(outcome, ExtractlyError) and not return_exceptions:
                     raise outcome
                 yield outcome
@@ -204,27 +227,44 @@ class Extractor(Generic[T]):
             tokens.extend(self._model.tokenize(piece))
         return tokens
 
-    def _request(self, text: str | bytes) -> DecodeRequest | ExtractlyError:
+    def _request(self, text: str | bytes) -> tuple[str, DecodeRequest | ExtractlyError]:
+        """The checked text (``""`` if it failed the checks) and its request or error."""
+        clean = ""
         try:
-            clean = _check_text(text, self.max_input_tokens)
+            clean = self._clean(text)
             tokens = self._tokenize_pieces(self.prompt.document(clean), first=False)
-            limit = min(
-                self.max_input_tokens, self._decoder.capacity_for_document() - self.max_tokens
-            )
+            limit = self._token_limit()
             if len(tokens) > limit:
                 raise InputTooLongError(
                     f"the text is {len(tokens)} tokens; at most {limit} fit with this schema's "
-                    "output. Split it into parts, or raise max_input_tokens / n_ctx.",
+                    "output. Pass long_documents='split' to extract it in overlapping chunks "
+                    "and merge them, split it into parts yourself, or raise max_input_tokens "
+                    "/ n_ctx.",
                     n_tokens=len(tokens),
                     limit=limit,
                 )
         except ExtractlyError as exc:
-            return exc
-        return DecodeRequest(
+            return clean, exc
+        return clean, DecodeRequest(
             tokens=tokens, matcher=self.constraint.new_matcher(), max_tokens=self.max_tokens
         )
 
-    def _finish(self, result: DecodeResult) -> Extraction[T] | ExtractlyError:
+    # Used by ``long_documents`` to plan chunks with the model's own tokenizer.
+
+    def _clean(self, text: str | bytes, *, any_length: bool = False) -> str:
+        return _check_text(text, None if any_length else self.max_input_tokens)
+
+    def _token_limit(self) -> int:
+        """Most tokens a document's prompt part (text and its frame) may have."""
+        return min(self.max_input_tokens, self._decoder.capacity_for_document() - self.max_tokens)
+
+    def _prompt_tokens(self, text: str) -> int:
+        return len(self._tokenize_pieces(self.prompt.document(text), first=False))
+
+    def _count_tokens(self, text: str) -> int:
+        return len(self._model.tokenize(text))
+
+    def _finish(self, result: DecodeResult, source: str) -> Extraction[T] | ExtractlyError:
         usage = Usage(
             prompt_tokens=result.prompt_tokens,
             cached_prompt_tokens=result.cached_tokens,
@@ -253,6 +293,7 @@ class Extractor(Generic[T]):
             raw_text=result.text,
             confidence=overall_confidence(fields),
             field_confidence=fields,
+            spans=source_spans(source, json.loads(result.text)),
         )
 
     def close(self) -> None:
@@ -267,7 +308,16 @@ class Extractor(Generic[T]):
         self.close()
 
 
-def _check_text(text: Any, max_input_tokens: int) -> str:
+def _raising(
+    outcomes: Iterator[Extraction[T] | ExtractlyError], return_exceptions: bool
+) -> Iterator[Extraction[T] | ExtractlyError]:
+    for outcome in outcomes:
+        if isinstance(outcome, ExtractlyError) and not return_exceptions:
+            raise outcome
+        yield outcome
+
+
+def _check_text(text: Any, max_input_tokens: int | None) -> str:
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8")
@@ -290,11 +340,11 @@ def _check_text(text: Any, max_input_tokens: int) -> str:
             "clean it with text.encode('utf-8', 'replace').decode()"
         ) from exc
     # A token covers at least one character in practice; refuse absurd sizes before tokenizing.
-    if len(text) > 16 * max_input_tokens:
+    if max_input_tokens is not None and len(text) > 16 * max_input_tokens:
         raise InputTooLongError(
             f"the text is {len(text):,} characters, "
-            f"far beyond max_input_tokens={max_input_tokens}. "
-            "Split it into parts, or raise max_input_tokens.",
+            f"far beyond max_input_tokens={max_input_tokens}. Pass long_documents='split' to "
+            "extract it in overlapping chunks, split it into parts, or raise max_input_tokens.",
             n_tokens=-1,
             limit=max_input_tokens,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -89,6 +89,11 @@ class ExtractorOptions(TypedDict, total=False):
     """llama.cpp threads; default all available cores."""
     allow_post_checks: bool
     """Let keywords the decoder cannot enforce be checked after decoding instead."""
+    long_documents: Literal["error", "split"]
+    """A text whose prompt does not fit: ``"error"`` (default) raises ``InputTooLongError``;
+    ``"split"`` extracts overlapping chunks and merges them (see ``extractly.long_documents``)."""
+    chunk_tokens: int | None
+    """Text tokens per chunk under ``long_documents="split"`` (default 384, at most what fits)."""
 
 
 OPTION_NAMES = frozenset(ExtractorOptions.__annotations__)
