@@ -48,7 +48,7 @@ LongDocuments = Literal["error", "split"]
 LONG_DOCUMENT_MODES: tuple[str, ...] = ("error", "split")
 
 OVERLAP_SENTENCES = 2
-DEFAULT_CHUNK_TOKENS = 384
+DEFAULT_CHUNK_TOKENS = 128
 # Planned chunks leave this share of the budget free: tokens of a chunk counted whole can
 # exceed the sum over its sentences (each is checked, and re-planned if it still does not fit).
 _MARGIN = 0.92

@@ -93,7 +93,7 @@ class ExtractorOptions(TypedDict, total=False):
     """A text whose prompt does not fit: ``"error"`` (default) raises ``InputTooLongError``;
     ``"split"`` extracts overlapping chunks and merges them (see ``extractly.long_documents``)."""
     chunk_tokens: int | None
-    """Text tokens per chunk under ``long_documents="split"`` (default 384, at most what fits)."""
+    """Text tokens per chunk under ``long_documents="split"`` (default 128, at most what fits)."""
 
 
 OPTION_NAMES = frozenset(ExtractorOptions.__annotations__)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+
 def _example(text: str, **found: JsonValue) -> JsonValue:
     output: dict[str, JsonValue] = {
         "company_name": None,
@@ -98,21 +99,56 @@ FACTS = (
 )
 
 _TEAMS = [
-    "the finance team", "the support desk", "the procurement group", "the facilities crew",
-    "the legal office", "the quality team", "the data platform group", "the sales operations team",
-    "the warehouse staff", "the recruiting team", "the internal audit group", "the training unit",
+    "the finance team",
+    "the support desk",
+    "the procurement group",
+    "the facilities crew",
+    "the legal office",
+    "the quality team",
+    "the data platform group",
+    "the sales operations team",
+    "the warehouse staff",
+    "the recruiting team",
+    "the internal audit group",
+    "the training unit",
 ]
 _MONTHS = [
-    "January", "February", "March", "April", "June", "July", "August", "September", "October",
-    "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
-_STAFF = ["a team lead", "the deputy controller", "an operations analyst", "the shift supervisor",
-          "the regional coordinator", "a senior engineer", "the office manager"]
+_STAFF = [
+    "a team lead",
+    "the deputy controller",
+    "an operations analyst",
+    "the shift supervisor",
+    "the regional coordinator",
+    "a senior engineer",
+    "the office manager",
+]
 _TOPICS = [
-    "supplier lead times", "the travel policy", "the ticket backlog", "energy use in the plant",
-    "overtime hours", "the onboarding checklist", "invoice disputes", "spare part inventory",
-    "the backup schedule", "customer churn in the north region", "packaging waste",
-    "the parking arrangements", "meeting room bookings", "the expense approval flow",
+    "supplier lead times",
+    "the travel policy",
+    "the ticket backlog",
+    "energy use in the plant",
+    "overtime hours",
+    "the onboarding checklist",
+    "invoice disputes",
+    "spare part inventory",
+    "the backup schedule",
+    "customer churn in the north region",
+    "packaging waste",
+    "the parking arrangements",
+    "meeting room bookings",
+    "the expense approval flow",
 ]
 _SENTENCES = [
     "{Team} reported that {topic} improved by {n} percent compared with {month}.",

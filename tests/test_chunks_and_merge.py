@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,7 +35,7 @@ def test_chunks_are_whole_sentences_within_budget_and_overlap() -> None:
     for piece in pieces:
         assert piece.startswith("Sentence") and piece.endswith(".")
         assert words(piece) <= 40
-    for (s1, e1), (s2, _) in zip(chunks, chunks[1:], strict=False):
+    for (s1, e1), (s2, _) in itertools.pairwise(chunks):
         assert s1 < s2 < e1  # consecutive chunks share text and move forward
         assert text[s2:e1].count("Sentence") == 2  # exactly two sentences of overlap
 
@@ -77,8 +79,8 @@ def test_scalars_non_null_then_copied_then_confident_then_earliest() -> None:
     texts = ["Ana Ruiz", "Ben Stone", "Kim Lee"]
     merged = merge_chunks(
         [
-            chunk({"a": None, "b": "Ana Ruiz", "c": "Invented", "d": 3}, {"/b": 0.5, "/c": 0.99, "/d": 0.5},
-                  texts[0]),
+            chunk({"a": None, "b": "Ana Ruiz", "c": "Invented", "d": 3},
+                  {"/b": 0.5, "/c": 0.99, "/d": 0.5}, texts[0]),
             chunk({"a": "Ben Stone", "b": "Ben Stone", "c": "Ben Stone", "d": 4},
                   {"/a": 0.2, "/b": 0.9, "/c": 0.1, "/d": 0.9}, texts[1]),
             chunk({"a": None, "b": "Kim Lee", "c": None, "d": 5}, {"/b": 0.4, "/d": 0.9},

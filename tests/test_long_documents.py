@@ -3,18 +3,19 @@ batched chunks and merged into a valid object whose string values carry correct 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from extractly import Extractor, InputTooLongError
-from extractly.spans import string_leaves
+from extractly.spans import normalize, string_leaves
 from tests.long_report import FACTS, CompanyProfile, build_report
 
 # Facts the merged object must contain. Measured with this report and these examples (greedy
 # decoding is deterministic per batch size): see the README's "Long documents" section.
-MIN_FACTS_FOUND = 4
+MIN_FACTS_FOUND = 3
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +40,18 @@ def test_a_40k_character_report_gives_a_valid_object_with_correct_spans(
     CompanyProfile.model_validate(result.value.model_dump())
     # Chunks cover the whole report, in order, overlapping.
     assert result.chunks[0][0] == 0 and result.chunks[-1][1] == len(report.rstrip())
-    assert all(b[0] < a[1] for a, b in zip(result.chunks, result.chunks[1:], strict=False))
+    assert all(b[0] < a[1] for a, b in itertools.pairwise(result.chunks))
     assert len(result.attempts) == len(result.chunks)
-    # Every string value with a span: the span's substring is the value (all facts here are
-    # written verbatim, so an exact match exists whenever the value occurs at all).
-    dumped = result.value.model_dump(mode="json")
-    values = dict(string_leaves(dumped))
+    # Every string value with a span: the span's substring is the value whenever the value
+    # occurs verbatim, and equal after normalization otherwise (the model may write "Data
+    # Platform" for "data platform"); that is what ``extractly.spans`` promises.
+    values = dict(string_leaves(result.value.model_dump(mode="json")))
     assert result.spans, "no value of the merged object was found in the report"
     for pointer, (start, end) in result.spans.items():
-        assert report[start:end] == values[pointer]
+        if values[pointer] in report:
+            assert report[start:end] == values[pointer]
+        else:
+            assert normalize(report[start:end]) == normalize(values[pointer])
     # Facts that were found point at the sentence that states them.
     found = 0
     for fact in FACTS:
@@ -59,6 +63,7 @@ def test_a_40k_character_report_gives_a_valid_object_with_correct_spans(
         if isinstance(extracted, list):
             pointer += f"/{extracted.index(fact.value)}"
         start, end = result.spans[pointer]
+        assert report[start:end] == fact.value
         sentence = report.index(fact.sentence)
         assert sentence <= start < end <= sentence + len(fact.sentence)
     print(f"\nfacts found {found}/{len(FACTS)}; {len(result.chunks)} chunks; {seconds:.1f} s")
@@ -69,7 +74,7 @@ def test_a_short_text_in_split_mode_is_extracted_in_one_pass(
     splitter: Extractor[CompanyProfile],
 ) -> None:
     text = "Chief Executive Officer Marisol Achterberg opened the meeting in Ljubljana."
-    split, = list(splitter.run_many([text]))
+    (split,) = list(splitter.run_many([text]))
     assert split.chunks == () and split.notes == ()
     assert split.value.ceo == "Marisol Achterberg"
     assert text[slice(*split.spans["/ceo"])] == "Marisol Achterberg"

@@ -16,16 +16,21 @@ def test_public_api_is_pinned_and_sorted() -> None:
     assert extractly.__all__ == sorted(extractly.__all__, key=style)
     assert set(extractly.__all__) == {n for n in dir(extractly) if not n.startswith("_")} - {
         "budget",
+        "chunks",
+        "confidence",
         "constraint",
         "engine",
         "errors",
         "extractor",
         "formats",
+        "long_documents",
+        "merge",
         "model_files",
         "options",
         "prompt",
         "result",
         "schema",
+        "spans",
         "validate",
     }
 

@@ -16,7 +16,9 @@ def test_exact_occurrences_give_the_value_back() -> None:
     value = {"host": "Sarah Johnson", "guests": ["Alan Park", "Kim Lee"], "n": 3, "x": None}
     spans = source_spans(text, value)
     assert spans == {"/host": (10, 23), "/guests/0": (29, 38), "/guests/1": (43, 50)}
-    assert all(text[s:e] == v for (p, v), (s, e) in zip(string_leaves(value), spans.values()))
+    assert all(
+        text[s:e] == v for (p, v), (s, e) in zip(string_leaves(value), spans.values(), strict=True)
+    )
 
 
 def test_case_and_whitespace_differences_map_back_to_the_original_characters() -> None:
@@ -43,9 +45,7 @@ def test_the_occurrence_nearest_the_previous_value_wins() -> None:
 def test_a_region_is_searched_first_and_exact_beats_normalized() -> None:
     text = "kim lee ... Kim Lee ... Kim Lee"
     last = text.rindex("Kim Lee")
-    assert source_spans(text, {"g": "Kim Lee"}, {"/g": (20, len(text))}) == {
-        "/g": (last, last + 7)
-    }
+    assert source_spans(text, {"g": "Kim Lee"}, {"/g": (20, len(text))}) == {"/g": (last, last + 7)}
     # Verbatim elsewhere beats a normalized match inside the region.
     assert source_spans(text, {"g": "Kim Lee"}, {"/g": (0, 8)}) == {"/g": (12, 19)}
 
