@@ -9,6 +9,12 @@ own batched decode speed for the same work; constrained / raw is the constraint'
 tokens are fed in chunks, so the constrained run can be the faster one).
 
     python benchmarks/throughput.py [--snips 700] [--e2e 1000] [--batch-sizes 1,2,4,8,16]
+    python benchmarks/throughput.py --snips 0 --e2e 0 --stream 5000   # memory on a long stream
+
+``--one-by-one`` adds a row that calls ``Extractor.run(text)`` per document (the baseline of the
+issue's first acceptance test). ``--stream N`` feeds N SNIPS texts, cycled, through one
+``run_many`` call of an intent-routing schema and reports the resident set size after 500
+documents and after N: memory must not grow per document.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ if __package__ in (None, ""):
 from benchmarks._snips import Record, load_schemas, load_split, pick_examples
 from extractly import Extraction, ExtractlyError, Extractor
 from extractly.engine.decoder import DecodeRequest
+from extractly.extractor import DEFAULT_BATCH_SIZE
 
 JSON = dict[str, Any]
 
@@ -107,6 +114,25 @@ def run_constrained(dataset: str, groups: Sequence[Group], batch: int) -> Row:
     return row
 
 
+def run_one_by_one(dataset: str, groups: Sequence[Group]) -> Row:
+    row = Row(dataset, "run()", 1)
+    start = time.perf_counter()
+    for group in groups:
+        for doc in group.docs:
+            row.docs += 1
+            try:
+                item = group.extractor.run(doc.text)
+            except ExtractlyError as exc:
+                row.errors += 1
+                row.outputs.append(f"<{type(exc).__name__}>")
+                continue
+            row.sampled += item.usage.sampled_tokens
+            row.output += item.usage.output_tokens
+            row.outputs.append(item.raw_text)
+    row.seconds = time.perf_counter() - start
+    return row
+
+
 def run_raw(dataset: str, groups: Sequence[Group], batch: int, lengths: Sequence[int]) -> Row:
     """The same documents, unconstrained, ``lengths[i]`` greedy tokens each."""
     row = Row(dataset, "raw", batch)
@@ -143,13 +169,73 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_dataset(dataset: str, limit: int, sizes: Sequence[int]) -> list[JSON]:
+def current_rss_mb() -> float:
+    """Resident set size now (not the peak), from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+INTENTS = [
+    "AddToPlaylist", "BookRestaurant", "GetWeather", "PlayMusic",
+    "RateBook", "SearchCreativeWork", "SearchScreeningEvent",
+]  # fmt: skip
+ROUTER_SCHEMA: JSON = {
+    "type": "object",
+    "properties": {"intent": {"enum": INTENTS}},
+    "required": ["intent"],
+    "additionalProperties": False,
+}
+
+
+def bench_stream(total: int, batch: int) -> JSON:
+    """RSS after 500 and after ``total`` documents of one endless-style ``run_many`` call."""
+    train = load_split("train", "snips")
+    test = load_split("test", "snips")
+    shots = [
+        (r.text, {"intent": r.schema}) for name in INTENTS for r in pick_examples(train, name, 1)
+    ]
+    extractor: Extractor[JSON] = Extractor(ROUTER_SCHEMA, examples=shots, batch_size=batch)
+    texts = (test[i % len(test)].text for i in range(total))
+    marks: dict[int, float] = {}
+    start = time.perf_counter()
+    errors = 0
+    items = extractor.run_many(texts, batch_size=batch, return_exceptions=True)
+    for done, item in enumerate(items, start=1):
+        errors += isinstance(item, ExtractlyError)
+        if done in (500, total) or done % 1000 == 0:
+            marks[done] = current_rss_mb()
+            print(f"stream {done:>6} docs  rss {marks[done]:8.1f} MB", flush=True)
+    seconds = time.perf_counter() - start
+    extractor.close()
+    growth = marks[total] - marks[min(500, total)]
+    print(f"stream: {total} docs in {seconds:.0f} s, rss growth 500 -> {total}: {growth:+.1f} MB")
+    return {
+        "docs": total,
+        "batch_size": batch,
+        "seconds": round(seconds, 1),
+        "errors": errors,
+        "rss_mb": {str(k): round(v, 1) for k, v in marks.items()},
+        "rss_growth_mb": round(growth, 1),
+    }
+
+
+def bench_dataset(
+    dataset: str, limit: int, sizes: Sequence[int], one_by_one: bool = False
+) -> list[JSON]:
     groups = build_groups(dataset, limit, max(sizes))
     for g in groups:  # warm-up: prefix evaluation and first-call costs out of the timing
         list(g.extractor.run_many([g.docs[0].text], return_exceptions=True))
     rows: list[JSON] = []
     reference: Row | None = None
     lengths: list[int] = []
+    if one_by_one:
+        single = run_one_by_one(dataset, groups)
+        reference = single
+        lengths = output_lengths(groups, single)
+        rows.append(single.as_json(None))
+        print_row(rows[-1])
     for size in sizes:
         row = run_constrained(dataset, groups, size)
         if reference is None:
@@ -179,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--snips", type=int, default=700)
     parser.add_argument("--e2e", type=int, default=1000)
     parser.add_argument("--batch-sizes", default="1,2,4,8,16")
+    parser.add_argument("--one-by-one", action="store_true", help="add a run() per doc row")
+    parser.add_argument("--stream", type=int, default=0, help="docs for the memory check")
+    parser.add_argument("--stream-batch", type=int, default=0, help="default: Extractor's")
     parser.add_argument("--out", default="benchmarks/results/throughput.json")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.batch_sizes.split(",")]
@@ -188,12 +277,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rows: list[JSON] = []
     if args.snips:
-        rows += bench_dataset("snips", args.snips, sizes)
+        rows += bench_dataset("snips", args.snips, sizes, args.one_by_one)
     if args.e2e:
-        rows += bench_dataset("e2e", args.e2e, sizes)
+        rows += bench_dataset("e2e", args.e2e, sizes, args.one_by_one)
+    report: JSON = {"rows": rows, "cores": os.cpu_count()}
+    if args.stream:
+        report["stream"] = bench_stream(args.stream, args.stream_batch or DEFAULT_BATCH_SIZE)
+    report["peak_rss_mb"] = round(rss_mb(), 1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"rows": rows, "cores": os.cpu_count(), "peak_rss_mb": round(rss_mb(), 1)}
     out.write_text(json.dumps(report, indent=2))
     print(f"wrote {out}")
     return 0

@@ -5,12 +5,17 @@ episode = extract(text, PodcastEpisode)
 """
 
 from ._api import extract, extract_many
+from .backends import Backend, BackendAnswer, BackendRequest, LlamaCppBackend, OpenAIBackend
+from .chain import Chain, RetryPolicy
+from .distill import DistillLog, read_distill_log
 from .errors import (
     BackendCrashError,
     BackendError,
+    BackendRequestError,
     EmptyInputError,
     ExtractionError,
     ExtractlyError,
+    FallbackExhaustedError,
     InputError,
     InputTooLongError,
     ModelNotFoundError,
@@ -27,18 +32,28 @@ from .schema import EXAMPLES_KEY, Example
 __all__ = [
     "EXAMPLES_KEY",
     "Attempt",
+    "Backend",
+    "BackendAnswer",
     "BackendCrashError",
     "BackendError",
+    "BackendRequest",
+    "BackendRequestError",
+    "Chain",
+    "DistillLog",
     "EmptyInputError",
     "Example",
     "Extraction",
     "ExtractionError",
     "ExtractlyError",
     "Extractor",
+    "FallbackExhaustedError",
     "InputError",
     "InputTooLongError",
+    "LlamaCppBackend",
     "ModelNotFoundError",
+    "OpenAIBackend",
     "OutputValidationError",
+    "RetryPolicy",
     "Safeguards",
     "Sampling",
     "SchemaError",
@@ -47,4 +62,5 @@ __all__ = [
     "Usage",
     "extract",
     "extract_many",
+    "read_distill_log",
 ]

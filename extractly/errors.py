@@ -10,10 +10,13 @@ Every error the library raises on purpose derives from ``ExtractlyError``::
     │   └── InputTooLongError       the prompt does not fit the model's context
     ├── BackendError                the model could not be loaded or run
     │   ├── ModelNotFoundError      no GGUF at the given path, or the embedded one is missing
-    │   └── BackendCrashError       the installed llama.cpp build crashes on this machine
+    │   ├── BackendCrashError       the installed llama.cpp build crashes on this machine
+    │   └── BackendRequestError     an HTTP backend failed (refused, timeout, HTTP status);
+    │                               ``retryable`` says whether the retry policy may try again
     └── ExtractionError             decoding ran but produced no valid object; holds raw_text
         ├── TruncatedOutputError    max_tokens or the context ran out before the JSON closed
-        └── OutputValidationError   the JSON parsed but the schema or a validator rejected it
+        ├── OutputValidationError   the JSON parsed but the schema or a validator rejected it
+        └── FallbackExhaustedError  every backend of the fallback chain failed; holds them all
 
 ``ExtractionError`` carries the evidence: ``raw_text`` (what the model wrote) and
 ``attempts`` (each try). We never reuse pydantic's ``ValidationError`` name.
@@ -74,6 +77,19 @@ class BackendCrashError(BackendError):
     """The installed llama.cpp build dies on this machine (e.g. SIGSEGV in an AMX kernel)."""
 
 
+class BackendRequestError(BackendError):
+    """A request to a remote backend failed: connection refused, timeout or an HTTP error.
+
+    ``status`` is the HTTP status (``None`` when there was no response); ``retryable`` is true
+    for timeouts, refused connections, 429 and 5xx. The message never contains an API key.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
 class ExtractionError(ExtractlyError):
     """Decoding ran but did not produce a valid object.
 
@@ -92,3 +108,11 @@ class TruncatedOutputError(ExtractionError):
 
 class OutputValidationError(ExtractionError):
     """The output was well-formed JSON but failed schema or validator checks."""
+
+
+class FallbackExhaustedError(ExtractionError):
+    """Every backend of the chain (with re-asks and retries) failed for one document.
+
+    ``attempts`` lists each try in order (backend, raw output, error, usage); ``raw_text`` is
+    the last output any backend produced.
+    """

@@ -8,9 +8,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import TypedDict
+
+if TYPE_CHECKING:
+    from .backends.base import Backend
+    from .chain import RetryPolicy
+    from .distill import DistillLog
 
 
 @dataclass(frozen=True)
@@ -82,13 +87,30 @@ class ExtractorOptions(TypedDict, total=False):
     sampling: Sampling | None
     """Token choice; default greedy."""
     batch_size: int
-    """Documents decoded together by ``run_many`` (default 1)."""
+    """Documents decoded together by ``run_many`` (default 4). Up to 7, results equal ``run``
+    one by one exactly; larger sizes may differ on close calls."""
     n_ctx: int | None
     """Context size in tokens; default sized for ``batch_size`` documents."""
     n_threads: int | None
     """llama.cpp threads; default all available cores."""
     allow_post_checks: bool
     """Let keywords the decoder cannot enforce be checked after decoding instead."""
+    fallback: Sequence[Backend | str] | None
+    """Backends tried after this Extractor's model when its answer fails validation, is
+    truncated or is under-confident: ``Backend`` objects, GGUF paths or
+    ``"openai:http://host/v1#model"`` (see ``extractly.chain``)."""
+    min_confidence: float | None
+    """Escalate answers whose least confident field is below this (0-1); default: never."""
+    reask: bool
+    """Before moving on, feed a validation error back to the same backend once (default on
+    whenever a chain is configured)."""
+    retry: RetryPolicy | None
+    """Retries of transient HTTP failures per backend; default ``RetryPolicy()``."""
+    deadline: float | None
+    """Seconds per document across the whole chain; no backend starts after it."""
+    distill_log: str | os.PathLike[str] | DistillLog | None
+    """JSONL file that receives (text, validated output) for documents a later backend
+    answered, in the format ``extractly tune`` reads."""
     long_documents: Literal["error", "split"]
     """A text whose prompt does not fit: ``"error"`` (default) raises ``InputTooLongError``;
     ``"split"`` extracts overlapping chunks and merges them (see ``extractly.long_documents``)."""

@@ -38,6 +38,19 @@ class Prompt:
         """Pieces that follow the prefix for one document."""
         return (f"Text: {text}\nJSON:\n",)
 
+    def reask(self, text: str, previous: str, error: str) -> tuple[str, ...]:
+        """Pieces for a second try at ``text``: the rejected answer, why, then a fresh start.
+
+        A base model continues documents, so the correction is written as part of the document
+        rather than as a chat turn.
+        """
+        reason = " ".join(error.split())[:300]
+        return (
+            f"Text: {text}\nJSON:\n",
+            previous.strip()[:1000],
+            f"\nRejected: {reason}\nCorrected JSON:\n",
+        )
+
     def render(self, text: str) -> str:
         """The whole prompt as one string (for peers that take plain text)."""
         return "".join(self.prefix + self.document(text))

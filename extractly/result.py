@@ -40,6 +40,15 @@ class Attempt:
     raw_text: str
     error: str | None
     usage: Usage
+    step: str = "first"
+    """Why this try was made: ``first``, ``retry`` (same request after a transient error),
+    ``reask`` (the validation error fed back) or ``fallback`` (the next backend of the chain)."""
+    confidence: float | None = None
+    """Lowest field confidence of this try's answer, when the backend reports one."""
+
+    @property
+    def seconds(self) -> float:
+        return self.usage.seconds
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 LLAMA_VERSION=0.3.36
-EXTRAS=${EXTRAS:-dev}
+EXTRAS=${EXTRAS:-dev,server}  # server: the fallback tests start llama-cpp-python's server
 
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv

@@ -76,10 +76,9 @@ def test_threads_get_the_same_results_as_sequential_calls(
 
 def test_prefix_is_evaluated_once_per_extractor() -> None:
     with Extractor(PodcastEpisode) as ex:
-        ctx = ex._decoder.ctx
-        before = ctx.evaluated_tokens
+        before = ex._decoder.evaluated_tokens
         results = [ex.run(t) for t in SHOW_NOTES]
-        evaluated = ctx.evaluated_tokens - before
+        evaluated = ex._decoder.evaluated_tokens - before
         assert ex.prefix_evaluations == 1
         per_doc = sum(r.usage.prompt_tokens + r.usage.output_tokens for r in results)
         assert (
@@ -89,11 +88,10 @@ def test_prefix_is_evaluated_once_per_extractor() -> None:
 
 def test_batched_runs_evaluate_the_prefix_once_and_copy_it_to_each_stream() -> None:
     with Extractor(PodcastEpisode, batch_size=3) as ex:
-        ctx = ex._decoder.ctx
         results = list(ex.run_many(SHOW_NOTES)) + list(ex.run_many(SHOW_NOTES[::-1]))
         assert ex.prefix_evaluations == 1
         per_doc = sum(r.usage.prompt_tokens + r.usage.output_tokens for r in results)
-        assert ctx.evaluated_tokens - ex.prefix_tokens <= per_doc
+        assert ex._decoder.evaluated_tokens - ex.prefix_tokens <= per_doc
 
 
 class Address(BaseModel):

@@ -15,10 +15,13 @@ def test_public_api_is_pinned_and_sorted() -> None:
 
     assert extractly.__all__ == sorted(extractly.__all__, key=style)
     assert set(extractly.__all__) == {n for n in dir(extractly) if not n.startswith("_")} - {
+        "backends",
         "budget",
+        "chain",
         "chunks",
         "confidence",
         "constraint",
+        "distill",
         "engine",
         "errors",
         "extractor",

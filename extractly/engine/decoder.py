@@ -3,16 +3,34 @@
 Each document is a sequence with its own KV stream. The shared prompt prefix (instructions and
 worked examples) is evaluated once, into sequence 0, and copied once into each other stream the
 first time it is used (``seq_cp``); a finished document's cells past the prefix are dropped, so
-the prefix stays in every stream and is never recomputed. Per step, every live sequence contributes
-its pending tokens to one batch: a document's own prompt, or the token just sampled followed by
-the tokens the constraint forces (fast-forward: keys, braces, quotes, enum tails cost no
-sampling). Logits are requested only at the last pending token of a sequence.
+the prefix stays in every stream and is never recomputed. A document's own prompt is evaluated
+by itself when the document is admitted. Sampling checks the greedy token against the
+constraint first and builds the full 262k-token mask only when that token is rejected; tokens
+the constraint forces (keys, braces, quotes, enum tails) are never sampled.
 
-Sampling checks the greedy token against the constraint first and builds the full 262k-token
-mask only when that token is rejected. Finished sequences are replaced by the next document
-(continuous batching). Results come out in input order.
+Scheduling is shaped by how llama.cpp computes, measured on this machine:
 
-Not here: prompts, parsing or validation of the output (see ``extractor.py``).
+- With one KV stream per sequence, llama.cpp splits a batch into micro-batches of *consecutive*
+  sequence ids holding the *same* number of tokens each; every micro-batch is a full pass over
+  the weights. So when several documents are generating, each step feeds exactly one token per
+  sequence, in sequence-id order, with a filler token in any idle stream in between: one pass
+  per step (lockstep). A document alone feeds its sampled token and the forced ones in one call
+  (fast-forward), where extra tokens are nearly free.
+- The CPU kernels round differently for a micro-batch of 1 token, of 2-7 tokens and of 8 or more
+  and attention rounds differently when a sequence has one token in a micro-batch than when
+  it has several (``tests/test_batching.py`` pins what we rely on). So every generated token,
+  sampled or forced, is computed as its sequence's only token in a micro-batch of 2-7 tokens:
+  always lockstep, one token per sequence per step, with a filler token in a neighbouring idle
+  stream when a sequence is alone. Prompts are evaluated by themselves whatever the batch. The
+  result: ``run_many`` at batch sizes up to 7 gives exactly the outputs of ``run`` one by one,
+  so results never depend on which documents shared a batch (a resumed job reproduces an
+  uninterrupted one). The price: a lone document pays one model pass per forced token instead
+  of one per forced chunk (about a fifth slower than chunked fast-forward on SNIPS). Batch
+  sizes above 7 are allowed, but use the 8+ kernels, so greedy outputs can differ from
+  one-by-one on close calls.
+
+Finished sequences are replaced by the next document (continuous batching). Results come out in
+input order. Not here: prompts, parsing or validation of the output (see ``extractor.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +50,10 @@ from .llama import LlamaContext
 from .repetition import loop_token
 
 StopReason = Literal["complete", "max_tokens", "constraint_error"]
+
+MAX_INVARIANT_BATCH = 7
+"""The largest batch size whose outputs equal one-by-one decoding (see above)."""
+_FILLER_TOKEN = 0
 
 
 @dataclass
@@ -121,6 +143,8 @@ class Decoder:
         self.repetition_guard = repetition_guard
         self.closing_tokens = closing_tokens
         self.prefix_evaluations = 0
+        self.filler_tokens = 0
+        """Filler tokens decoded so far (they only shape llama.cpp's micro-batches)."""
         self._primed: set[int] = set()
         """Sequences whose stream holds the evaluated prefix."""
         words = (tokenizer.vocab_size + 31) // 32
@@ -128,8 +152,14 @@ class Decoder:
         self._n_vocab = ctx.n_vocab
 
     @property
+    def evaluated_tokens(self) -> int:
+        """Tokens of prompts and outputs run through the model (fillers not counted)."""
+        return self.ctx.evaluated_tokens - self.filler_tokens
+
+    @property
     def max_seqs(self) -> int:
-        return self.ctx.config.n_seq_max
+        """Documents decoded at once; the context keeps one more stream for filler tokens."""
+        return self.ctx.config.n_seq_max - 1
 
     def capacity_for_document(self) -> int:
         """Cells one document may use (its prompt plus its output)."""
@@ -139,10 +169,8 @@ class Decoder:
         if 0 in self._primed:
             return
         self.ctx.seq_rm(0)
-        step = self.ctx.config.n_batch
-        for start in range(0, len(self.prefix), step):
-            chunk = self.prefix[start : start + step]
-            self.ctx.decode([(t, start + i, 0, False) for i, t in enumerate(chunk)])
+        self._primed = set()
+        self._feed(0, self.prefix, 0, want_last=False)
         self.prefix_evaluations += 1
         self._primed = {0}
 
@@ -200,10 +228,9 @@ class Decoder:
                 return
             run.waiting = None
             slot = self._admit(index, req, run.free.pop())
-            if self._fast_forward(slot):  # the constraint forced the whole output
+            if self._fast_forward(slot) or self._start(slot):
                 self._release(run, slot)
                 continue
-            slot.pending.extend(slot.generated)
             run.active.append(slot)
 
     def _release(self, run: _Run, slot: _Slot) -> None:
@@ -229,30 +256,94 @@ class Decoder:
         )
         return slot
 
+    def _start(self, slot: _Slot) -> bool:
+        """Evaluate a new document's prompt (and the tokens forced before its first choice)
+        by itself, then choose its first token; True when that already ends it."""
+        tokens = slot.pending + slot.generated
+        slot.pending = []
+        index = self._feed(slot.seq, tokens, slot.pos, want_last=True)
+        slot.pos += len(tokens)
+        return self._advance(slot, self.ctx.logits(index))
+
+    def _feed(self, seq: int, tokens: list[int], pos: int, *, want_last: bool) -> int:
+        """Decode one sequence's tokens by themselves, in pieces that fit a batch; returns the
+        batch index of the last token. Only a 1-token input makes a 1-token piece (then padded,
+        which needs idle neighbouring streams: true for the prefix, the only such input)."""
+        step = self.ctx.config.n_batch
+        index = 0
+        start = 0
+        while start < len(tokens):
+            size = min(step, len(tokens) - start)
+            if len(tokens) - start - size == 1:
+                size -= 1  # never leave a lone last token
+            piece = tokens[start : start + size]
+            last = start + size == len(tokens)
+            entries = [
+                (t, pos + start + i, seq, want_last and last and i == size - 1)
+                for i, t in enumerate(piece)
+            ]
+            index = self._decode_padded(entries)
+            start += size
+        return index
+
     def _step(self, active: list[_Slot]) -> list[_Slot]:
-        """One llama.cpp batch over all live sequences; return those that finished."""
-        budget = self.ctx.config.n_batch
-        entries: list[tuple[int, int, int, bool]] = []
-        wants: list[tuple[_Slot, int]] = []
-        # Generating sequences first (one token plus forced ones), then prompts in the rest.
-        for slot in sorted(active, key=lambda s: len(s.pending)):
-            if budget <= 0:
-                break
-            take = slot.pending[:budget]
-            del slot.pending[: len(take)]
-            last = not slot.pending
-            for i, tok in enumerate(take):
-                entries.append((tok, slot.pos + i, slot.seq, last and i == len(take) - 1))
-            slot.pos += len(take)
-            budget -= len(take)
-            if last:
-                wants.append((slot, len(entries) - 1))
-        self.ctx.decode(entries)
+        """One decode over all live sequences; return those that finished."""
+        wants = self._step_lockstep(active)
         finished = []
         for slot, batch_index in wants:
             if self._advance(slot, self.ctx.logits(batch_index)):
                 finished.append(slot)
         return finished
+
+    def _step_lockstep(self, active: list[_Slot]) -> list[tuple[_Slot, int]]:
+        """One token per sequence, in sequence-id order, idle streams in between filled, so
+        llama.cpp runs the whole step as one micro-batch."""
+        by_seq = {slot.seq: slot for slot in active}
+        entries: list[tuple[int, int, int, bool]] = []
+        wants: list[tuple[_Slot, int]] = []
+        fillers: list[tuple[int, int]] = []
+        for seq in range(min(by_seq), max(by_seq) + 1):
+            slot = by_seq.get(seq)
+            if slot is None:
+                pos = self._filler_pos(seq)
+                entries.append((_FILLER_TOKEN, pos, seq, False))
+                fillers.append((seq, pos))
+                continue
+            tok = slot.pending.pop(0)
+            last = not slot.pending
+            entries.append((tok, slot.pos, seq, last))
+            slot.pos += 1
+            if last:
+                wants.append((slot, len(entries) - 1))
+        if len(entries) == 1:
+            index = self._decode_padded(entries)
+            return [(wants[0][0], index)] if wants else []
+        self.ctx.decode(entries)
+        for seq, pos in fillers:
+            self.ctx.seq_rm(seq, pos, -1)
+        self.filler_tokens += len(fillers)
+        return wants
+
+    def _decode_padded(self, entries: list[tuple[int, int, int, bool]]) -> int:
+        """Decode one sequence's entries; a single token gets a filler token in a neighbouring
+        (idle) stream so that it is computed by the same kernels as tokens in a batch. Returns
+        the batch index of the last entry."""
+        if len(entries) != 1:
+            self.ctx.decode(entries)
+            return len(entries) - 1
+        seq = entries[0][2]
+        other = seq + 1 if seq + 1 < self.ctx.config.n_seq_max else seq - 1
+        pos = self._filler_pos(other)
+        filler = (_FILLER_TOKEN, pos, other, False)
+        pair = [entries[0], filler] if other > seq else [filler, entries[0]]
+        self.ctx.decode(pair)
+        self.ctx.seq_rm(other, pos, -1)
+        self.filler_tokens += 1
+        return pair.index(entries[0])
+
+    def _filler_pos(self, seq: int) -> int:
+        """The next free position of an idle stream (after the prefix if it holds it)."""
+        return len(self.prefix) if seq in self._primed else 0
 
     def _advance(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> bool:
         """Choose the next token and queue it with any forced tokens; True when done."""
