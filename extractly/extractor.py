@@ -286,9 +286,8 @@ class Extractor(Generic[T]):
             if len(tokens) > limit:
                 raise InputTooLongError(
                     f"the text is {len(tokens)} tokens; at most {limit} fit with this schema's "
-                    "output. Pass long_documents='split' to extract it in overlapping chunks "
-                    "and merge them, split it into parts yourself, or raise max_input_tokens "
-                    "/ n_ctx.",
+                    "output. Split it into parts, pass long_documents='split' to extract it in "
+                    "overlapping chunks and merge them, or raise max_input_tokens / n_ctx.",
                     n_tokens=len(tokens),
                     limit=limit,
                 )
@@ -464,8 +463,9 @@ def _check_text(text: Any, max_input_tokens: int | None) -> str:
     if max_input_tokens is not None and len(text) > 16 * max_input_tokens:
         raise InputTooLongError(
             f"the text is {len(text):,} characters, "
-            f"far beyond max_input_tokens={max_input_tokens}. Pass long_documents='split' to "
-            "extract it in overlapping chunks, split it into parts, or raise max_input_tokens.",
+            f"far beyond max_input_tokens={max_input_tokens}. Split it into parts, pass "
+            "long_documents='split' to extract it in overlapping chunks, or raise "
+            "max_input_tokens.",
             n_tokens=-1,
             limit=max_input_tokens,
         )
