@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -111,6 +111,11 @@ class ExtractorOptions(TypedDict, total=False):
     distill_log: str | os.PathLike[str] | DistillLog | None
     """JSONL file that receives (text, validated output) for documents a later backend
     answered, in the format ``extractly tune`` reads."""
+    long_documents: Literal["error", "split"]
+    """A text whose prompt does not fit: ``"error"`` (default) raises ``InputTooLongError``;
+    ``"split"`` extracts overlapping chunks and merges them (see ``extractly.long_documents``)."""
+    chunk_tokens: int | None
+    """Text tokens per chunk under ``long_documents="split"`` (default 128, at most what fits)."""
 
 
 OPTION_NAMES = frozenset(ExtractorOptions.__annotations__)

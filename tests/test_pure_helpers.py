@@ -18,6 +18,7 @@ def test_public_api_is_pinned_and_sorted() -> None:
         "backends",
         "budget",
         "chain",
+        "chunks",
         "confidence",
         "constraint",
         "distill",
@@ -25,11 +26,14 @@ def test_public_api_is_pinned_and_sorted() -> None:
         "errors",
         "extractor",
         "formats",
+        "long_documents",
+        "merge",
         "model_files",
         "options",
         "prompt",
         "result",
         "schema",
+        "spans",
         "validate",
     }
 
