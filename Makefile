@@ -21,7 +21,7 @@ test: lint
 	$(PY) -m pytest -q
 
 bench-setup: $(STAMP)
-	EXTRAS=dev,server,bench bash scripts/bootstrap.sh
+	EXTRAS=dev,server,ray,bench bash scripts/bootstrap.sh
 
 bench: bench-setup
 	$(PY) benchmarks/core.py

@@ -2,6 +2,7 @@
 
     extractly extract SCHEMA [TEXT|-]     print the extracted object as JSON
     extractly tune SCHEMA TRAIN.jsonl -o DIR   LoRA adapter for SCHEMA (needs extractly[tune])
+    extractly run SCHEMA INPUT -o OUTPUT  extract from every row of a file (see extractly.etl)
 
 SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file.
 """
@@ -66,9 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     tun.add_argument("--epochs", type=int, default=3)
     tun.add_argument("--max-steps", type=int, default=None)
     tun.add_argument("--seed", type=int, default=0)
+    _add_run_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "tune":
         return _tune(args)
+    if args.command == "run":
+        return _run(args)
 
     try:
         schema = load_schema_ref(args.schema)
@@ -104,6 +108,61 @@ def _tune(args: argparse.Namespace) -> int:
     print(json.dumps({"adapter": str(result.adapter), "registered": str(result.registered),
                       "metrics": result.manifest["metrics"]}))
     return 0
+
+
+def _add_run_parser(sub: Any) -> None:
+    run = sub.add_parser(
+        "run",
+        help="extract from every row of a JSONL/CSV file or a directory of .txt files",
+        description="Append one JSON line per input row to OUTPUT; failed rows go to the "
+        "dead-letter file. Safe to kill: --resume continues without losing or repeating rows.",
+    )
+    run.add_argument("schema", help="module:Class or a JSON Schema file")
+    run.add_argument("input", type=Path, help=".jsonl, .csv, or a directory of .txt files")
+    run.add_argument("-o", "--output", type=Path, required=True, help="output .jsonl")
+    run.add_argument("--text-field", default="text")
+    run.add_argument("--id-field", default="id", help="default: the line or row number")
+    run.add_argument("--dead-letter", type=Path, help="default: OUTPUT.failed.jsonl")
+    run.add_argument("--resume", action="store_true", help="continue a stopped run")
+    run.add_argument("--retry-failed", action="store_true", help="re-run the dead letters")
+    run.add_argument("--workers", type=int, default=1, help="processes (threads split cores)")
+    run.add_argument("--batch-size", type=int, default=None)
+    run.add_argument("--max-row-bytes", type=int, default=None)
+    run.add_argument("--model", help="path to a GGUF (default: the embedded Gemma 3 270M)")
+    run.add_argument("--max-tokens", type=int, default=None)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .etl import JobConfig, run_job  # the batch machinery is only needed here
+
+    try:
+        schema = load_schema_ref(args.schema)
+        options: dict[str, Any] = {}
+        if args.model:
+            options["model"] = args.model
+        if args.max_tokens:
+            options["max_tokens"] = args.max_tokens
+        config = JobConfig(
+            schema=schema,
+            input=args.input,
+            output=args.output,
+            dead_letter=args.dead_letter,
+            text_field=args.text_field,
+            id_field=args.id_field,
+            resume=args.resume,
+            retry_failed=args.retry_failed,
+            workers=args.workers,
+            options=options,
+        )
+        if args.batch_size:
+            config.batch_size = args.batch_size
+        if args.max_row_bytes:
+            config.max_row_bytes = args.max_row_bytes
+        summary = run_job(config)
+    except (ExtractlyError, OSError, ValueError) as exc:
+        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    return 130 if summary.interrupted else 0
 
 
 if __name__ == "__main__":

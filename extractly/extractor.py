@@ -9,8 +9,11 @@ from several threads give the same results as sequential calls.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -37,11 +40,13 @@ from .errors import (
     InputTooLongError,
     ModelNotFoundError,
 )
+from .long_documents import DEFAULT_CHUNK_TOKENS, LONG_DOCUMENT_MODES, run_many_split
 from .model_files import resolve_model_path
 from .options import OPTION_NAMES, ExtractorOptions, Safeguards, Sampling
 from .prompt import Prompt, build_prompt
 from .result import Attempt, Extraction, Usage
 from .schema import Example, SchemaSpec, load_schema
+from .spans import source_spans
 from .validate import OutputValidator
 
 T = TypeVar("T")
@@ -105,6 +110,13 @@ class Extractor(Generic[T]):
         self.max_tokens = options.get("max_tokens") or max_output_tokens(self.spec.decode_schema)
         self.max_input_tokens = options.get("max_input_tokens", MAX_INPUT_TOKENS)
         self.batch_size = max(1, options.get("batch_size", DEFAULT_BATCH_SIZE))
+        self.long_documents = options.get("long_documents", "error")
+        self.chunk_tokens = options.get("chunk_tokens") or DEFAULT_CHUNK_TOKENS
+        if self.long_documents not in LONG_DOCUMENT_MODES:
+            raise ValueError(
+                f"long_documents must be one of {list(LONG_DOCUMENT_MODES)}, "
+                f"not {self.long_documents!r}"
+            )
         self._n_ctx = options.get("n_ctx")
         self._n_threads = options.get("n_threads") or 0
         self._validator = OutputValidator(self.spec)
@@ -179,6 +191,8 @@ class Extractor(Generic[T]):
         error when reached, or with ``return_exceptions=True`` is yielded in its place.
         """
         size = self.batch_size if batch_size is None else max(1, batch_size)
+        if self.long_documents == "split":
+            return _raising(run_many_split(self, texts, size), return_exceptions)
         return self._run_many(texts, size, return_exceptions)
 
     def _run_many(
@@ -193,9 +207,18 @@ class Extractor(Generic[T]):
             if self.chain is not None:
                 yield from self._run_chained(texts, size, return_exceptions)
                 return
-            requests = (self._request(text) for text in texts)
-            for item in self._decoder.run(requests, size):
-                outcome = item if isinstance(item, ExtractlyError) else self._finish(item)
+            # The decoder yields one result per request, in order; ``sources`` holds the
+            # checked text of each request until its result arrives (for source spans).
+            sources: deque[str] = deque()
+
+            def requests() -> Iterator[DecodeRequest | ExtractlyError]:
+                for text in texts:
+                    sources.append(self._source(text))
+                    yield self._request(text)
+
+            for item in self._decoder.run(requests(), size):
+                source = sources.popleft()
+                outcome = item if isinstance(item, ExtractlyError) else self._finish(item, source)
                 if isinstance(outcome, ExtractlyError) and not return_exceptions:
                     raise outcome
                 yield outcome
@@ -220,6 +243,7 @@ class Extractor(Generic[T]):
                 else:
                     first = item if isinstance(item, ExtractlyError) else answer_of(self, item)
                     outcome = self.chain.run(self._chain_request(text), self._validator, first)
+                    outcome = _with_spans(outcome, self._source(text))
                 if isinstance(outcome, ExtractlyError) and not return_exceptions:
                     raise outcome
                 yield outcome
@@ -272,13 +296,12 @@ class Extractor(Generic[T]):
                 else self.prompt.reask(clean, feedback.raw_text, feedback.error)
             )
             tokens = self._tokenize_pieces(pieces, first=False)
-            limit = min(
-                self.max_input_tokens, self._decoder.capacity_for_document() - self.max_tokens
-            )
+            limit = self._token_limit()
             if len(tokens) > limit:
                 raise InputTooLongError(
                     f"the text is {len(tokens)} tokens; at most {limit} fit with this schema's "
-                    "output. Split it into parts, or raise max_input_tokens / n_ctx.",
+                    "output. Split it into parts, pass long_documents='split' to extract it in "
+                    "overlapping chunks and merge them, or raise max_input_tokens / n_ctx.",
                     n_tokens=len(tokens),
                     limit=limit,
                 )
@@ -287,6 +310,28 @@ class Extractor(Generic[T]):
         return DecodeRequest(
             tokens=tokens, matcher=self.constraint.new_matcher(), max_tokens=self.max_tokens
         )
+
+    # Used by ``long_documents`` to plan chunks with the model's own tokenizer.
+
+    def _clean(self, text: str | bytes, *, any_length: bool = False) -> str:
+        return _check_text(text, None if any_length else self.max_input_tokens)
+
+    def _source(self, text: str | bytes) -> str:
+        """The text spans are computed against ("" when it fails the input checks)."""
+        try:
+            return self._clean(text)
+        except ExtractlyError:
+            return ""
+
+    def _token_limit(self) -> int:
+        """Most tokens a document's prompt part (text and its frame) may have."""
+        return min(self.max_input_tokens, self._decoder.capacity_for_document() - self.max_tokens)
+
+    def _prompt_tokens(self, text: str) -> int:
+        return len(self._tokenize_pieces(self.prompt.document(text), first=False))
+
+    def _count_tokens(self, text: str) -> int:
+        return len(self._model.tokenize(text))
 
     def _decode_one(
         self, text: str, feedback: Feedback | None = None
@@ -298,7 +343,7 @@ class Extractor(Generic[T]):
                 raise BackendError("this Extractor is closed; build a new one")
             return next(self._decoder.run([self._request(text, feedback)], 1))
 
-    def _finish(self, result: DecodeResult) -> Extraction[T] | ExtractlyError:
+    def _finish(self, result: DecodeResult, source: str = "") -> Extraction[T] | ExtractlyError:
         usage = usage_of(result)
         try:
             value = self._validator.parse(result.text, result.stop_reason)
@@ -317,6 +362,7 @@ class Extractor(Generic[T]):
             raw_text=result.text,
             confidence=overall_confidence(fields),
             field_confidence=fields,
+            spans=source_spans(source, json.loads(result.text)),
         )
 
     def _confidence_of(self, result: DecodeResult) -> dict[str, float]:
@@ -402,7 +448,29 @@ def usage_of(result: DecodeResult) -> Usage:
     )
 
 
-def _check_text(text: Any, max_input_tokens: int) -> str:
+def _raising(
+    outcomes: Iterator[Extraction[T] | ExtractlyError], return_exceptions: bool
+) -> Iterator[Extraction[T] | ExtractlyError]:
+    for outcome in outcomes:
+        if isinstance(outcome, ExtractlyError) and not return_exceptions:
+            raise outcome
+        yield outcome
+
+
+def _with_spans(
+    outcome: Extraction[T] | ExtractlyError, source: str
+) -> Extraction[T] | ExtractlyError:
+    """``outcome`` with the spans of its values in ``source`` (any backend's answer)."""
+    if isinstance(outcome, ExtractlyError) or outcome.spans or not source:
+        return outcome
+    try:
+        value = json.loads(outcome.raw_text)
+    except ValueError:
+        return outcome
+    return dataclasses.replace(outcome, spans=source_spans(source, value))
+
+
+def _check_text(text: Any, max_input_tokens: int | None) -> str:
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8")
@@ -425,11 +493,12 @@ def _check_text(text: Any, max_input_tokens: int) -> str:
             "clean it with text.encode('utf-8', 'replace').decode()"
         ) from exc
     # A token covers at least one character in practice; refuse absurd sizes before tokenizing.
-    if len(text) > 16 * max_input_tokens:
+    if max_input_tokens is not None and len(text) > 16 * max_input_tokens:
         raise InputTooLongError(
             f"the text is {len(text):,} characters, "
-            f"far beyond max_input_tokens={max_input_tokens}. "
-            "Split it into parts, or raise max_input_tokens.",
+            f"far beyond max_input_tokens={max_input_tokens}. Split it into parts, pass "
+            "long_documents='split' to extract it in overlapping chunks, or raise "
+            "max_input_tokens.",
             n_tokens=-1,
             limit=max_input_tokens,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -115,6 +115,11 @@ class ExtractorOptions(TypedDict, total=False):
     """A LoRA adapter GGUF from ``extractly tune`` for this schema, or ``"auto"``: the adapter
     registered for this schema and model if there is one (else the base model's few-shot
     prompt). With an adapter the prompt is only the text: no instructions, no examples."""
+    long_documents: Literal["error", "split"]
+    """A text whose prompt does not fit: ``"error"`` (default) raises ``InputTooLongError``;
+    ``"split"`` extracts overlapping chunks and merges them (see ``extractly.long_documents``)."""
+    chunk_tokens: int | None
+    """Text tokens per chunk under ``long_documents="split"`` (default 128, at most what fits)."""
 
 
 OPTION_NAMES = frozenset(ExtractorOptions.__annotations__)

@@ -68,3 +68,15 @@ class Extraction(Generic[T]):
     field_confidence: Mapping[str, float] = field(default_factory=dict)
     """Per leaf value of ``raw_text``, keyed by JSON Pointer (``/title``, ``/guests/0``): the
     lowest probability the model gave any token it chose (not forced) inside that value."""
+    spans: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """Where each string value occurs in the input text: JSON Pointer -> ``(start, end)``
+    character offsets into the whole document (also for a long document extracted in chunks).
+    ``text[start:end] == value`` when the value occurs verbatim; otherwise the match ignores
+    case and whitespace runs (see ``extractly.spans``). Values the text does not contain have
+    no entry."""
+    chunks: tuple[tuple[int, int], ...] = ()
+    """For a long document extracted in parts (``long_documents="split"``): each chunk's
+    ``(start, end)`` character offsets. Empty when the text was extracted in one pass."""
+    notes: tuple[str, ...] = ()
+    """Anything done to the value after decoding that you should know about (a merged list
+    trimmed to ``maxItems``, chunks that failed)."""

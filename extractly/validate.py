@@ -42,8 +42,12 @@ class OutputValidator:
         value = prune_absent_nulls(value, self.spec.user_schema, self.spec.user_schema)
         return self.validate(value, raw_text)
 
+    def schema_errors(self, value: Any) -> list[jsonschema.ValidationError]:
+        """Every way ``value`` (JSON data) fails the user's JSON Schema, ordered by path."""
+        return sorted(self._jsonschema.iter_errors(value), key=lambda e: list(e.path))
+
     def validate(self, value: Any, raw_text: str) -> Any:
-        errors = sorted(self._jsonschema.iter_errors(value), key=lambda e: list(e.path))
+        errors = self.schema_errors(value)
         if errors:
             where = "/".join(str(p) for p in errors[0].path) or "<root>"
             raise OutputValidationError(

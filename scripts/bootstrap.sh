@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 LLAMA_VERSION=0.3.36
-EXTRAS=${EXTRAS:-dev,server,tune}  # server: the fallback tests start llama-cpp-python's server;
-# tune: tests/test_tune.py runs a real short fine-tune (torch CPU wheel, pinned in pyproject)
+# server: the fallback tests start llama-cpp-python's server; ray: the Ray Data test;
+# tune: tests/test_tune.py runs a real short fine-tune (torch CPU wheel, pinned in pyproject).
+EXTRAS=${EXTRAS:-dev,server,ray,tune}
 
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv

@@ -1,0 +1,215 @@
+"""Extract from documents longer than the context: split, extract each chunk, merge, validate.
+
+Used by ``Extractor.run`` / ``run_many`` when the Extractor was built with
+``long_documents="split"``. A text whose prompt fits is extracted as usual (and batched with
+its neighbours). A longer one is cut into chunks of whole sentences that each fit
+(``chunks.plan_chunks``, counted with the model's own tokenizer, consecutive chunks sharing
+two sentences), the chunks are extracted together in batches, and their objects are merged
+(``merge.merge_chunks``: lists concatenated and de-duplicated, other values from the most
+trustworthy chunk). The merged object is validated against the schema exactly like a single
+extraction (jsonschema, then Pydantic). A list longer than the schema's ``maxItems`` is cut
+to its most confident items and the cut is recorded in ``Extraction.notes``; if the merged
+object still fails (a cross-field validator, say), the single chunk object with the most
+values is returned instead, also with a note. Spans are computed against the whole document.
+
+Why opt-in rather than automatic: a merged object is a different kind of answer. It assumes
+the document describes *one* object (a report about several companies would get fields from
+different ones), and its cost grows with the length (a 1 MB text is hundreds of model calls).
+A user who sends a too-long text by mistake should hear about it; one who means it says so
+once, with ``long_documents="split"``. The default, ``"error"``, raises ``InputTooLongError``
+whose message names this option.
+
+Not here: sentence splitting and chunk planning (``chunks.py``), the merge rules
+(``merge.py``), span search (``spans.py``), decoding.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from .chunks import plan_chunks
+from .errors import ExtractionError, ExtractlyError, OutputValidationError
+from .merge import ChunkValue, Merged, merge_chunks, trim_list
+from .prompt import compact_json
+from .result import Attempt, Extraction, Usage
+from .schema import prune_absent_nulls
+from .spans import source_spans
+
+if TYPE_CHECKING:
+    from .extractor import Extractor
+
+T = TypeVar("T")
+
+LongDocuments = Literal["error", "split"]
+LONG_DOCUMENT_MODES: tuple[str, ...] = ("error", "split")
+
+OVERLAP_SENTENCES = 2
+DEFAULT_CHUNK_TOKENS = 128
+# Planned chunks leave this share of the budget free: tokens of a chunk counted whole can
+# exceed the sum over its sentences (each is checked, and re-planned if it still does not fit).
+_MARGIN = 0.92
+# Short texts are collected up to this many batches before they are run, so a stream of short
+# texts keeps being batched while memory stays bounded.
+_FLUSH_BATCHES = 4
+
+Outcome = Extraction[T] | ExtractlyError
+
+
+def run_many_split(
+    extractor: Extractor[T], texts: Iterable[str | bytes], size: int
+) -> Iterator[Extraction[T] | ExtractlyError]:
+    """``Extractor.run_many`` with long texts split: results in input order, errors in place."""
+    short: list[str | bytes] = []
+    for text in texts:
+        try:
+            clean = extractor._clean(text, any_length=True)
+            long = extractor._prompt_tokens(clean) > extractor._token_limit()
+        except ExtractlyError:
+            long, clean = False, ""  # the ordinary path reports the error in its place
+        if not long:
+            short.append(text)
+            if len(short) >= _FLUSH_BATCHES * size:
+                yield from extractor._run_many(short, size, True)
+                short = []
+            continue
+        if short:
+            yield from extractor._run_many(short, size, True)
+            short = []
+        yield extract_long(extractor, clean, size)
+    if short:
+        yield from extractor._run_many(short, size, True)
+
+
+def extract_long(extractor: Extractor[T], text: str, size: int) -> Outcome[T]:
+    """One object from a text too long for one prompt (see the module docstring)."""
+    started = time.perf_counter()
+    spans = _chunk_spans(extractor, text)
+    outcomes = list(extractor._run_many([text[s:e] for s, e in spans], size, True))
+    done = [(i, r) for i, r in enumerate(outcomes) if isinstance(r, Extraction)]
+    failed = [(i, r) for i, r in enumerate(outcomes) if not isinstance(r, Extraction)]
+    attempts = tuple(a for r in outcomes for a in _attempts(r))
+    if not done:
+        error = failed[0][1]
+        assert isinstance(error, ExtractlyError)
+        if isinstance(error, ExtractionError):
+            error.attempts = list(attempts)
+        return error
+    notes = [
+        f"chunk {i} (characters {spans[i][0]}-{spans[i][1]}) failed and was left out: {exc}"
+        for i, exc in failed
+    ]
+    chunk_values = [
+        ChunkValue(json.loads(r.raw_text), r.field_confidence, text[spans[i][0] : spans[i][1]])
+        for i, r in done
+    ]
+    merged = merge_chunks(chunk_values)
+    # Map merged leaves back to the chunk (in ``spans``) they came from.
+    merged.origin = {p: done[k][0] for p, k in merged.origin.items()}
+    usage = _total_usage([r.usage for r in outcomes if isinstance(r, Extraction)], started)
+    try:
+        value = _validated(extractor, merged, notes)
+    except OutputValidationError as exc:
+        k = _fallback(chunk_values)
+        notes.append(
+            f"the merged object failed validation ({exc}); returned the object of chunk "
+            f"{done[k][0]} alone, the one with the most values"
+        )
+        merged = Merged(chunk_values[k].value, {}, dict(chunk_values[k].confidence))
+        merged.origin = {p: done[k][0] for p in merged.confidence}
+        value = done[k][1].value
+    regions = {p: spans[i] for p, i in merged.origin.items()}
+    return Extraction(
+        value=value,
+        backend=extractor.backend_name,
+        attempts=attempts,
+        usage=usage,
+        raw_text=compact_json(merged.value),
+        confidence=min(merged.confidence.values(), default=1.0),
+        field_confidence=dict(merged.confidence),
+        spans=source_spans(text, merged.value, regions),
+        chunks=tuple(spans),
+        notes=tuple(notes),
+    )
+
+
+def _chunk_spans(extractor: Extractor[Any], text: str) -> list[tuple[int, int]]:
+    """Chunks whose prompts each fit; a planned chunk that does not is planned again with a
+    smaller budget."""
+    limit = extractor._token_limit()
+    budget = min(extractor.chunk_tokens, limit - extractor._prompt_tokens(""))
+
+    def fits(start: int, end: int) -> bool:
+        return extractor._prompt_tokens(text[start:end]) <= limit
+
+    count = extractor._count_tokens
+    result: list[tuple[int, int]] = []
+    for start, end in plan_chunks(text, count, int(budget * _MARGIN), overlap=OVERLAP_SENTENCES):
+        shrink = _MARGIN
+        pieces = [(start, end)]
+        while not all(fits(s, e) for s, e in pieces) and shrink > 0.3:
+            shrink *= 0.8
+            sub = plan_chunks(
+                text[start:end], count, int(budget * shrink), overlap=OVERLAP_SENTENCES
+            )
+            pieces = [(start + s, start + e) for s, e in sub]
+        result.extend(pieces)
+    return result
+
+
+def _validated(extractor: Extractor[Any], merged: Merged, notes: list[str]) -> Any:
+    """The merged value validated like a single extraction; lists over ``maxItems`` trimmed."""
+    schema = extractor.spec.user_schema
+    for _ in range(64):  # each round fixes at least one list; schemas are not this deep
+        candidate = prune_absent_nulls(copy.deepcopy(merged.value), schema, schema)
+        too_long = [
+            e for e in extractor._validator.schema_errors(candidate) if e.validator == "maxItems"
+        ]
+        if not too_long:
+            break
+        for error in too_long:
+            path = list(error.path)
+            limit = int(cast(int, error.validator_value))
+            dropped = trim_list(merged, path, limit)
+            if dropped:
+                where = "".join(f"/{p}" for p in path) or "/"
+                notes.append(
+                    f"{where}: the merged list had {limit + dropped} items, more than "
+                    f"maxItems={limit}; kept the {limit} most confident"
+                )
+    return extractor._validator.validate(candidate, compact_json(merged.value))
+
+
+def _fallback(chunks: list[ChunkValue]) -> int:
+    """The chunk whose object has the most non-null values (ties: the earliest)."""
+
+    def filled(value: Any) -> int:
+        if isinstance(value, dict):
+            return sum(filled(v) for v in value.values())
+        if isinstance(value, list):
+            return sum(filled(v) for v in value)
+        return 0 if value is None else 1
+
+    counts = [filled(c.value) for c in chunks]
+    return counts.index(max(counts))
+
+
+def _attempts(outcome: Extraction[Any] | ExtractlyError) -> tuple[Attempt, ...]:
+    if isinstance(outcome, Extraction):
+        return outcome.attempts
+    return tuple(getattr(outcome, "attempts", ()))
+
+
+def _total_usage(usages: list[Usage], started: float) -> Usage:
+    return Usage(
+        prompt_tokens=sum(u.prompt_tokens for u in usages),
+        cached_prompt_tokens=sum(u.cached_prompt_tokens for u in usages),
+        sampled_tokens=sum(u.sampled_tokens for u in usages),
+        forced_tokens=sum(u.forced_tokens for u in usages),
+        seconds=time.perf_counter() - started,
+        repetition_breaks=sum(u.repetition_breaks for u in usages),
+        closed_early=any(u.closed_early for u in usages),
+    )

@@ -1,0 +1,228 @@
+"""``extractly run``: crash safety, resume, dead letters, workers, Ctrl-C. Real subprocesses,
+real files, the real model; a one-field schema keeps each row cheap."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extractly.etl.rows import read_rows
+from extractly.etl.sink import JsonlSink
+
+ROOT = Path(__file__).resolve().parents[1]
+N_ROWS = 300
+SCHEMA = {
+    "type": "object",
+    "title": "WeatherQuery",
+    "properties": {"city": {"type": ["string", "null"], "maxLength": 40}},
+    "required": ["city"],
+    "additionalProperties": False,
+    "x-extractly-examples": [
+        {"text": "will it rain in Boston tomorrow", "output": {"city": "Boston"}},
+        {"text": "what is the forecast for this weekend", "output": {"city": None}},
+        {"text": "is it snowing in Oslo right now", "output": {"city": "Oslo"}},
+    ],
+}
+CITIES = ["Paris", "Denver", "Lagos", "Kyoto", "Lima", "Austin", "Cairo", "Perth", "Dublin"]
+WHEN = ["tomorrow", "on Friday", "next week", "tonight", "this afternoon", "in March"]
+FORMS = [
+    "will it rain in {c} {d}",
+    "how hot is {c} going to be {d}",
+    "weather forecast for {c} {d}",
+    "should I bring an umbrella {d}",
+    "is it windy in {c} {d}?",
+]
+BAD_LINES = [
+    b'{"id": "bad-json", "text": \n',
+    b'{"id": "empty", "text": "   "}\n',
+    b'{"id": "number", "text": 42}\n',
+    b'{"id": "no-text", "body": "rain in Rome"}\n',
+    b'{"id": "latin1", "text": "caf\xe9 in Nice"}\n',
+]
+
+
+def _input_lines(n: int) -> list[bytes]:
+    rng = random.Random(3)
+    lines = []
+    for i in range(n):
+        text = rng.choice(FORMS).format(c=rng.choice(CITIES), d=rng.choice(WHEN))
+        lines.append(json.dumps({"id": f"r{i:03d}", "text": text}).encode() + b"\n")
+    for k, bad in enumerate(BAD_LINES):  # spread the bad rows through the file
+        lines.insert((k + 1) * n // (len(BAD_LINES) + 1), bad)
+    return lines
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("etl")
+    (folder / "schema.json").write_text(json.dumps(SCHEMA))
+    (folder / "in.jsonl").write_bytes(b"".join(_input_lines(N_ROWS)))
+    return folder
+
+
+def _command(job: Path, output: str, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "extractly.cli", "run", str(job / "schema.json"),
+        str(job / "in.jsonl"), "-o", str(job / output), *extra,
+    ]  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture(scope="module")
+def reference(job: Path) -> dict[str, Any]:
+    """An uninterrupted run: id -> object, and the failed ids."""
+    done = subprocess.run(_command(job, "ref.jsonl"), env=_env(), capture_output=True, timeout=900)
+    assert done.returncode == 0, done.stderr.decode()
+    return {
+        "outputs": {r["id"]: r["output"] for r in _records(job / "ref.jsonl")},
+        "failed": {r["id"] for r in _records(job / "ref.jsonl.failed.jsonl")},
+    }
+
+
+def test_reference_run_sends_every_bad_row_to_the_dead_letters(
+    job: Path, reference: dict[str, Any]
+) -> None:
+    failed = {r["id"]: r for r in _records(job / "ref.jsonl.failed.jsonl")}
+    assert len(reference["outputs"]) == N_ROWS
+    assert len(failed) == len(BAD_LINES)
+    assert failed["number"]["message"] == "'text' is int, not text"
+    assert failed["empty"]["error"] == "EmptyInputError"
+    assert failed["no-text"]["message"].startswith("no 'text' field")
+    latin1 = next(r for r in failed.values() if "raw_base64" in r)  # invalid UTF-8 kept as bytes
+    assert "invalid UTF-8" in latin1["message"]
+
+
+def test_sigkill_at_random_points_then_resume_loses_and_repeats_nothing(
+    job: Path, reference: dict[str, Any]
+) -> None:
+    rng = random.Random(11)
+    out = job / "killed.jsonl"
+    progress_at_kill = []
+    while len(progress_at_kill) < 4:
+        proc = subprocess.Popen(
+            _command(job, "killed.jsonl", "--resume"),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(4.0, 14.0))
+        assert proc.poll() is None, "the run finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        progress_at_kill.append(len(_records(out)))
+    final = subprocess.run(
+        _command(job, "killed.jsonl", "--resume"), env=_env(), capture_output=True, timeout=900
+    )
+    assert final.returncode == 0, final.stderr.decode()
+    assert progress_at_kill == sorted(progress_at_kill) and progress_at_kill[-1] < N_ROWS
+    records = _records(out)
+    ids = [r["id"] for r in records]
+    failed = [r["id"] for r in _records(job / "killed.jsonl.failed.jsonl")]
+    assert len(ids) == len(set(ids)) and len(failed) == len(set(failed))
+    assert not set(ids) & set(failed)
+    assert {r["id"]: r["output"] for r in records} == reference["outputs"]
+    assert set(failed) == reference["failed"]
+
+
+def test_ctrl_c_stops_after_the_current_chunk_with_a_summary(job: Path) -> None:
+    out = job / "interrupted.jsonl"
+    proc = subprocess.Popen(
+        _command(job, out.name), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while not _records(out) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "interrupted" in err.decode()
+    assert 0 < len(_records(out)) < N_ROWS  # whole lines only
+
+
+def test_two_workers_give_the_same_objects(job: Path, reference: dict[str, Any]) -> None:
+    small = job / "small.jsonl"
+    small.write_bytes(b"".join((job / "in.jsonl").read_bytes().splitlines(keepends=True)[:30]))
+    command = [
+        sys.executable, "-m", "extractly.cli", "run", str(job / "schema.json"), str(small),
+        "-o", str(job / "two.jsonl"), "--workers", "2",
+    ]  # fmt: skip
+    done = subprocess.run(command, env=_env(), capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr.decode()
+    got = {r["id"]: r["output"] for r in _records(job / "two.jsonl")}
+    assert got and all(got[i] == reference["outputs"][i] for i in got)
+
+
+def test_retry_failed_moves_fixed_rows_to_the_output(job: Path, reference: dict[str, Any]) -> None:
+    folder = job / "retry"
+    folder.mkdir()
+    (folder / "schema.json").write_text(json.dumps(SCHEMA))
+    lines = _input_lines(3)
+    (folder / "in.jsonl").write_bytes(b"".join(lines))
+    first = subprocess.run(_command(folder, "out.jsonl"), env=_env(), capture_output=True)
+    assert first.returncode == 0, first.stderr.decode()
+    fixed = [
+        b'{"id": "number", "text": "will it rain in Lima tonight"}\n' if b'"number"' in ln else ln
+        for ln in lines
+    ]
+    (folder / "in.jsonl").write_bytes(b"".join(fixed))
+    again = subprocess.run(
+        _command(folder, "out.jsonl", "--retry-failed"), env=_env(), capture_output=True
+    )
+    assert again.returncode == 0, again.stderr.decode()
+    out_ids = [r["id"] for r in _records(folder / "out.jsonl")]
+    failed_ids = [r["id"] for r in _records(folder / "out.jsonl.failed.jsonl")]
+    assert "number" in out_ids and "number" not in failed_ids
+    assert len(out_ids) == len(set(out_ids)) == 4 and len(failed_ids) == len(BAD_LINES) - 1
+
+
+def test_an_existing_output_is_never_overwritten_without_resume(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id":"a","output":{}}\n')
+    with pytest.raises(FileExistsError, match="--resume"):
+        JsonlSink(out, resume=False)
+    assert out.read_text() == '{"id":"a","output":{}}\n'
+
+
+def test_resume_truncates_a_torn_last_line(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"id":"a","output":{}}\n{"id":"b","outp')
+    sink = JsonlSink(out, resume=True)
+    assert sink.ids == {"a"}
+    sink.write({"id": "b", "output": {"x": 1}})
+    sink.close()
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
+
+
+def test_rows_from_csv_and_directories_and_oversized_lines(tmp_path: Path) -> None:
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text('id,text\n1,"rain in Rome, maybe"\n2,"multi\nline"\n')
+    rows = list(read_rows(csv_file))
+    assert [(r.id, r.text) for r in rows] == [("1", "rain in Rome, maybe"), ("2", "multi\nline")]
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("sunny in Lima")
+    (folder / "sub" / "b.txt").write_bytes(b"\xff\xfe")
+    rows = list(read_rows(folder))
+    assert [r.id for r in rows] == ["a.txt", "sub/b.txt"]
+    assert rows[0].text == "sunny in Lima" and rows[1].problem is not None
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(b'{"id": "x", "text": "' + b"a" * 5000 + b'"}\n{"id": "y", "text": "ok"}\n')
+    rows = list(read_rows(big, max_row_bytes=1000))
+    assert rows[0].problem is not None and "limit" in rows[0].problem
+    assert len(rows[0].raw) == 1000 and (rows[1].id, rows[1].text) == ("y", "ok")
