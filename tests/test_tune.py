@@ -24,17 +24,17 @@ from extractly.tune.registry import lookup
 pytest.importorskip("peft")
 
 
-def _schema() -> dict[str, Any]:
+def _schema(name: str = "GetWeather") -> dict[str, Any]:
     schemas: dict[str, Any] = json.loads((data_dir() / "snips" / "schemas.json").read_text())
-    return dict(schemas["GetWeather"])
+    return dict(schemas[name])
 
 
-def _rows(split: str, n: int) -> list[dict[str, Any]]:
+def _rows(split: str, n: int, name: str = "GetWeather") -> list[dict[str, Any]]:
     rows = []
     with open(data_dir() / "snips" / f"{split}.jsonl", encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            if row["schema"] == "GetWeather":
+            if row["schema"] == name:
                 rows.append(row)
             if len(rows) == n:
                 break
@@ -57,6 +57,22 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Any:
     )
     yield result
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def tuned_music(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A second schema's adapter, for hot-swapping (never registered)."""
+    tmp = tmp_path_factory.mktemp("tune_music")
+    train = tmp / "train.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in _rows("train", 12, "PlayMusic")))
+    return tune(
+        _schema("PlayMusic"),
+        train,
+        out_dir=tmp / "out",
+        config=TuneConfig(max_steps=3, batch_size=4),
+        register_adapter=False,
+        progress=None,
+    )
 
 
 def test_training_target_is_the_decoder_output() -> None:
@@ -111,3 +127,48 @@ def test_registry_finds_adapter_and_never_a_stale_one(
         assert ex.adapter_path is None and ex.prefix_tokens > 1  # falls back to few-shot
     with pytest.raises(ModelNotFoundError, match="no adapter GGUF"):
         Extractor(_schema(), adapter=tuned.adapter.parent / "missing.gguf")
+
+
+_SEPARATE = """
+import json, sys
+from extractly import Extractor
+schema, adapter, texts = json.loads(sys.stdin.read())
+with Extractor(schema, adapter=adapter) as ex:
+    print(json.dumps([ex.run(t).value for t in texts]))
+"""
+
+
+def test_two_adapters_alternating_in_one_process_equal_separate_processes(
+    tuned: Any, tuned_music: Any
+) -> None:
+    import subprocess
+    import sys
+
+    weather = [r["text"] for r in _rows("test", 3)]
+    music = [r["text"] for r in _rows("test", 3, "PlayMusic")]
+    with (
+        Extractor(_schema(), adapter=tuned.adapter) as ex_weather,
+        Extractor(_schema("PlayMusic"), adapter=tuned_music.adapter) as ex_music,
+    ):
+        alternating: dict[str, list[Any]] = {"weather": [], "music": []}
+        for w, m in zip(weather, music, strict=True):
+            alternating["weather"].append(ex_weather.run(w).value)
+            alternating["music"].append(ex_music.run(m).value)
+        # and batched, interleaved with the other schema's batch
+        assert [e.value for e in ex_music.run_many(music)] == alternating["music"]
+        assert [e.value for e in ex_weather.run_many(weather)] == alternating["weather"]
+
+    def separate(schema: dict[str, Any], adapter: Path, texts: list[str]) -> list[Any]:
+        done = subprocess.run(
+            [sys.executable, "-c", _SEPARATE],
+            input=json.dumps([schema, str(adapter), texts]),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        values: list[Any] = json.loads(done.stdout)
+        return values
+
+    assert separate(_schema(), tuned.adapter, weather) == alternating["weather"]
+    assert separate(_schema("PlayMusic"), tuned_music.adapter, music) == alternating["music"]

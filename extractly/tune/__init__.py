@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..constraint import compile_constraint
+from ..engine.tokenizer import tokenizer_for
 from ..model_files import resolve_model_path
 from ..options import Safeguards
 from ..schema import load_schema
@@ -59,12 +63,17 @@ def tune(
     from ..engine.llama import load_model
     from .train import load_base, train_lora
 
+    started = time.monotonic()
     config = config or TuneConfig()
     spec = load_schema(schema, safeguards or Safeguards())
     pairs = read_pairs(train_path, spec)  # validate everything before the slow part
     model_path = resolve_model_path(model)
     llama = load_model(model_path)
-    encoded = encode(pairs, spec, llama.tokenize, llama.bos if llama.add_bos else None)
+    tokenizer = tokenizer_for(llama)
+    constraint = compile_constraint(spec.decode_schema, tokenizer, allow_post_checks=True)
+    encoded = encode(
+        pairs, spec, llama.tokenize, llama.bos if llama.add_bos else None, constraint, tokenizer
+    )
     base_sha = file_sha256(model_path)
     with warnings.catch_warnings():
         # transformers deprecations fired from inside its own code are not the caller's to fix
@@ -76,7 +85,12 @@ def tune(
         "data_sha256": data_hash(pairs),
         "pairs": len(pairs),
         "prompt_template": "BOS + 'Text: <text>\\nJSON:\\n'",
-        "metrics": outcome.metrics,
+        "metrics": outcome.metrics
+        | {
+            # the whole call: model load, tokenization, training; RSS is this process's peak
+            "wall_seconds": round(time.monotonic() - started, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
     }
     manifest = make_manifest(spec, base_sha, info)
     out = Path(out_dir) if out_dir is not None else Path(train_path).with_suffix(".adapter")

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+import llguidance
 
+from ..constraint import CompiledConstraint
 from ..errors import ExtractlyError
 from ..prompt import build_prompt, compact_json, ordered_like
 from ..schema import SchemaSpec
@@ -43,6 +45,9 @@ class Pair:
 class Encoded:
     prompt: tuple[int, ...]
     target: tuple[int, ...]
+    free: tuple[bool, ...] = ()
+    """Per target token: True where the decoder chooses it, False where the constraint forces
+    it. Loss is taken only on chosen tokens (empty: on every target token)."""
 
 
 def read_pairs(path: str | os.PathLike[str], spec: SchemaSpec) -> list[Pair]:
@@ -85,19 +90,89 @@ def make_pair(text: str, output: Any, spec: SchemaSpec, *, where: str = "pair") 
     return Pair(text=text, target=compact_json(value))
 
 
-def encode(pairs: Iterable[Pair], spec: SchemaSpec, tokenize: Any, bos: int | None) -> list[
-    Encoded
-]:
+def encode(
+    pairs: Iterable[Pair],
+    spec: SchemaSpec,
+    tokenize: Any,
+    bos: int | None,
+    constraint: CompiledConstraint | None = None,
+    tokenizer: llguidance.LLTokenizer | None = None,
+) -> list[Encoded]:
     """Token ids with llama.cpp's tokenizer (``tokenize(str) -> list[int]``), piece by piece as
-    the Extractor tokenizes them."""
+    the Extractor tokenizes them.
+
+    With ``constraint`` and ``tokenizer`` the target is the exact token sequence the
+    constrained decoder produces when the model chooses the gold bytes: forced runs as the
+    constraint forces them, each choice as the canonical token there (``align``). Without them
+    the target is the canonical tokenization of the whole JSON, with loss on every token.
+    """
     prompt = build_prompt(spec, instruction_free=True)
     out = []
     for pair in pairs:
         ids: list[int] = [] if bos is None else [bos]
         for piece in prompt.prefix + prompt.document(pair.text):
             ids.extend(tokenize(piece))
-        out.append(Encoded(prompt=tuple(ids), target=tuple(tokenize(pair.target))))
+        if constraint is None or tokenizer is None:
+            out.append(Encoded(prompt=tuple(ids), target=tuple(tokenize(pair.target))))
+            continue
+        target, free = align(pair.target.encode(), constraint.new_matcher(), tokenizer)
+        out.append(Encoded(prompt=tuple(ids), target=tuple(target), free=tuple(free)))
     return out
+
+
+def align(
+    target: bytes, matcher: llguidance.LLMatcher, tokenizer: llguidance.LLTokenizer
+) -> tuple[list[int], list[bool]]:
+    """Replay the constrained decoder over ``target``: the tokens it would produce and, for
+    each, whether it was chosen (True) or forced by the constraint (False).
+
+    A choice is the canonical first token of the remaining bytes when the constraint allows it,
+    else the longest allowed token that is a prefix of them.
+    """
+    ids: list[int] = []
+    free: list[bool] = []
+    pos = 0
+    while True:
+        forced = matcher.compute_ff_tokens()
+        if forced:
+            for tok in forced:
+                piece = tokenizer.decode_bytes([tok])
+                if target[pos : pos + len(piece)] != piece:
+                    raise TuneDataError(
+                        f"the constraint forces {piece!r} where the target has "
+                        f"{target[pos : pos + len(piece)]!r}: the output does not fit the "
+                        "decoder's grammar"
+                    )
+                pos += len(piece)
+            matcher.consume_tokens(forced)
+            ids.extend(forced)
+            free.extend([False] * len(forced))
+        if matcher.is_stopped() or pos >= len(target):
+            break
+        tok = _choice(target[pos:], matcher, tokenizer)
+        if not matcher.consume_token(tok):
+            raise TuneDataError(f"the constraint rejects the target at byte {pos}")
+        ids.append(tok)
+        free.append(True)
+        pos += len(tokenizer.decode_bytes([tok]))
+    if pos != len(target):
+        raise TuneDataError(f"the constraint ends the output at byte {pos} of {len(target)}")
+    return ids, free
+
+
+_WINDOW = 64
+
+
+def _choice(rest: bytes, matcher: llguidance.LLMatcher, tokenizer: llguidance.LLTokenizer) -> int:
+    window = rest[:_WINDOW]  # a token is far shorter; tokenizing all of the rest is quadratic
+    canonical = tokenizer.tokenize_bytes(window)
+    if canonical and matcher.validate_tokens(canonical[:1]) == 1:
+        return int(canonical[0])
+    for end in range(len(window), 0, -1):
+        toks = tokenizer.tokenize_bytes(rest[:end])
+        if len(toks) == 1 and matcher.validate_tokens(toks) == 1:
+            return int(toks[0])
+    raise TuneDataError(f"no token the constraint allows starts {rest[:20]!r}")
 
 
 def data_hash(pairs: Sequence[Pair]) -> str:

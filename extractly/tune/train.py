@@ -5,10 +5,11 @@ plain checkpoint is saved once under the cache directory (``hf-base/<sha256[:16]
 tunes skip the dequantization, and so the GGUF quantizer transformers attaches to a GGUF-loaded
 model (which blocks training) is never in the way.
 
-Loss is cross-entropy on the target (JSON) tokens only, and the 262k-way output head runs only
-at those positions: hidden states are gathered before ``lm_head``, which is most of the cost of
-a naive full-sequence loss. Deterministic for a given seed and thread count. Progress (step,
-loss, validation loss, ETA) goes to stderr. This module does not write the GGUF adapter
+Loss is cross-entropy on the target (JSON) tokens the decoder chooses (tokens the constraint
+forces are context, never sampled, so they carry no loss), and the 262k-way output head runs
+only at those positions: hidden states are gathered before ``lm_head``, which is most of the
+cost of a naive full-sequence loss. Deterministic for a given seed and thread count. Progress
+(step, loss, validation loss, ETA) goes to stderr. This module does not write the GGUF adapter
 (``export.py``) or register it (``registry.py``).
 """
 
@@ -206,7 +207,7 @@ def _clip(e: Encoded, max_len: int) -> Encoded:
     room = max_len - len(e.target)
     if room <= 1 or len(e.prompt) <= room:
         return e
-    return Encoded(prompt=e.prompt[:room], target=e.target)
+    return Encoded(prompt=e.prompt[:room], target=e.target, free=e.free)
 
 
 def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
@@ -225,6 +226,8 @@ def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
         mask[b, : len(s)] = 1
         p = len(e.prompt)
         for k, tok in enumerate(e.target):
+            if e.free and not e.free[k]:
+                continue  # forced by the constraint at extraction time: nothing to learn
             rows.append(b)
             cols.append(p + k - 1)  # the position whose output predicts target token k
             labels.append(tok)

@@ -1,0 +1,283 @@
+"""Accuracy benchmark: the base model with a 3-shot prompt against a schema-specific LoRA tune.
+
+For every schema of the chosen sets (SNIPS: one per intent, E2E ``Restaurant``, ``USAddress``):
+
+    1. tune   ``extractly tune`` as a child process on the first N train records of the schema
+              (``--train snips=300``); its wall time and peak RSS (``wait4``) are recorded.
+              ``--reuse`` takes an adapter already in the registry for the same schema instead.
+    2. tuned  ``Extractor(schema, adapter=...)``: the prompt is only the text.
+    3. base   ``Extractor(schema, examples=3 train records)`` (``pick_examples``, as in core.py).
+
+Both extraction paths run ``run_many`` at the default batch size over the same test records,
+one after the other in this process. Scored per ``_snips.py``: slot micro P/R/F1 (null or ''
+absent; a wrong value is a false positive and a false negative), field accuracy (share of all
+fields, nulls included, equal after trimming) and whole-object exact match; plus prompt tokens
+per document (document tokens + cached prefix tokens) and seconds per document.
+
+    python benchmarks/accuracy.py [--sets snips,e2e,usaddress] [--train snips=300,...]
+        [--test snips=700,...] [--base-docs N] [--epochs 3] [--reuse] [--out FILE.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks._snips import (
+    Record,
+    SlotCounts,
+    is_valid,
+    load_schemas,
+    load_split,
+    normalize,
+    pick_examples,
+    score_slots,
+)
+from extractly import Extractor
+from extractly.model_files import resolve_model_path
+from extractly.options import Safeguards
+from extractly.schema import load_schema
+from extractly.tune.registry import lookup
+
+DEFAULT_TRAIN = {"snips": 300, "e2e": 1000, "usaddress": 1000}
+DEFAULT_TEST = {"snips": 700, "e2e": 1000, "usaddress": 833}
+N_SHOTS = 3
+
+
+@dataclass
+class PathScore:
+    """One extraction path over one schema's test records."""
+
+    docs: int = 0
+    valid: int = 0
+    exact: int = 0
+    fields: int = 0
+    fields_right: int = 0
+    slots: SlotCounts = field(default_factory=SlotCounts)
+    seconds: float = 0.0
+    prompt_tokens: int = 0
+
+    def add(self, other: PathScore) -> PathScore:
+        return PathScore(
+            self.docs + other.docs,
+            self.valid + other.valid,
+            self.exact + other.exact,
+            self.fields + other.fields,
+            self.fields_right + other.fields_right,
+            self.slots + other.slots,
+            self.seconds + other.seconds,
+            self.prompt_tokens + other.prompt_tokens,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        n = max(1, self.docs)
+        return {
+            "docs": self.docs,
+            "valid_rate": round(self.valid / n, 4),
+            "exact_match": round(self.exact / n, 4),
+            "field_accuracy": round(self.fields_right / max(1, self.fields), 4),
+            "slot_precision": round(self.slots.precision, 4),
+            "slot_recall": round(self.slots.recall, 4),
+            "slot_f1": round(self.slots.f1, 4),
+            "s_per_doc": round(self.seconds / n, 4),
+            "prompt_tokens_per_doc": round(self.prompt_tokens / n, 1),
+        }
+
+
+def score(
+    extractor: Extractor[Any], records: Sequence[Record], schema: dict[str, Any]
+) -> PathScore:
+    start = time.perf_counter()
+    results = extractor.run_many([r.text for r in records], return_exceptions=True)
+    out = PathScore(seconds=time.perf_counter() - start)
+    for record, result in zip(records, results, strict=True):
+        value = None if isinstance(result, BaseException) else result.value
+        if not isinstance(result, BaseException):
+            usage = result.usage
+            out.prompt_tokens += usage.prompt_tokens + usage.cached_prompt_tokens
+        ok = value is not None and is_valid(value, schema)
+        pred = value if ok and isinstance(value, dict) else {}
+        out.docs += 1
+        out.valid += ok
+        out.slots = out.slots + score_slots(pred if ok else None, record.gold)
+        same = [normalize(pred.get(k)) == normalize(v) for k, v in record.gold.items()]
+        out.fields += len(same)
+        out.fields_right += sum(same)
+        out.exact += all(same)
+    return out
+
+
+def tune_child(
+    schema_file: Path, train_file: Path, out_dir: Path, epochs: int
+) -> dict[str, Any]:
+    """Run ``extractly tune`` as a child; its wall time, peak RSS and reported metrics."""
+    cmd = [
+        sys.executable, "-m", "extractly.cli", "tune", str(schema_file), str(train_file),
+        "-o", str(out_dir), "--epochs", str(epochs),
+    ]
+    start = time.perf_counter()
+    with open(out_dir.with_suffix(".log"), "w") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+        assert proc.stdout is not None
+        stdout = proc.stdout.read()
+        _, status, rusage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"tune failed ({proc.returncode}); see {out_dir.with_suffix('.log')}")
+    report: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return {
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "peak_rss_mb": round(rusage.ru_maxrss / 1024, 1),
+        "adapter": report["adapter"],
+        "metrics": {k: v for k, v in report["metrics"].items() if k != "history"},
+    }
+
+
+def parse_counts(text: str, defaults: dict[str, int]) -> dict[str, int]:
+    counts = dict(defaults)
+    for part in filter(None, text.split(",")):
+        name, _, n = part.partition("=")
+        counts[name] = int(n)
+    return counts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sets", default="snips,e2e,usaddress")
+    ap.add_argument("--schemas", default="", help="only these schema names (comma-separated)")
+    ap.add_argument("--train", default="", help="train records per schema, e.g. snips=300")
+    ap.add_argument("--test", default="", help="test records per set, e.g. e2e=1000")
+    ap.add_argument("--base-docs", type=int, default=None, help="cap the base path's records")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--reuse", action="store_true", help="use registered adapters if present")
+    ap.add_argument("--tune-only", action="store_true", help="tune (and register), no scoring")
+    ap.add_argument("--out", default="benchmarks/results/accuracy.json")
+    args = ap.parse_args(argv)
+    train_n = parse_counts(args.train, DEFAULT_TRAIN)
+    test_n = parse_counts(args.test, DEFAULT_TEST)
+    only = set(filter(None, args.schemas.split(",")))
+    model = resolve_model_path(None)
+    work = Path(tempfile.mkdtemp(prefix="extractly-accuracy-"))
+    rows: list[dict[str, Any]] = []
+    per_set: dict[str, dict[str, PathScore]] = {}
+    for dataset in filter(None, args.sets.split(",")):
+        schemas = load_schemas(dataset)
+        train = load_split("train", dataset)
+        test = load_split("test", dataset)[: test_n[dataset]]
+        for name, schema in schemas.items():
+            if only and name not in only:
+                continue
+            records = [r for r in test if r.schema == name]
+            pool = [r for r in train if r.schema == name][: train_n[dataset]]
+            schema_file = work / f"{name}.schema.json"
+            schema_file.write_text(json.dumps(schema))
+            spec = load_schema(schema, Safeguards())
+            registered = lookup(spec, model) if args.reuse else None
+            if registered is not None:
+                manifest = json.loads((registered.parent / "manifest.json").read_text())
+                metrics = manifest["metrics"]
+                tuning: dict[str, Any] = {
+                    "reused": str(registered),
+                    "wall_seconds": metrics.get("wall_seconds", 0.0),
+                    "peak_rss_mb": metrics.get("peak_rss_mb", 0.0),
+                    "train_pairs": manifest.get("pairs"),
+                    "metrics": {k: v for k, v in metrics.items() if k != "history"},
+                }
+                adapter = registered
+            else:
+                train_file = work / f"{name}.train.jsonl"
+                train_file.write_text("".join(
+                    json.dumps({"text": r.text, "output": r.gold}) + "\n" for r in pool
+                ))
+                tuning = tune_child(schema_file, train_file, work / name, args.epochs)
+                adapter = Path(tuning["adapter"])
+            print(f"{dataset}/{name}: tune {tuning}", file=sys.stderr, flush=True)
+            if args.tune_only:
+                continue
+            with Extractor(schema, adapter=adapter) as ex:
+                tuned = score(ex, records, schema)
+            shots = pick_examples(pool, name, N_SHOTS)
+            base_records = records[: args.base_docs] if args.base_docs else records
+            with Extractor(
+                schema, examples=[{"text": s.text, "output": s.gold} for s in shots]
+            ) as ex:
+                base = score(ex, base_records, schema)
+            set_scores = per_set.setdefault(dataset, {"base": PathScore(), "tuned": PathScore()})
+            set_scores["base"] = set_scores["base"].add(base)
+            set_scores["tuned"] = set_scores["tuned"].add(tuned)
+            rows.append({
+                "set": dataset, "schema": name, "train_records": len(pool), "tuning": tuning,
+                "base": base.summary(), "tuned": tuned.summary(),
+            })
+            print_row(rows[-1])
+    totals = {
+        dataset: {path: s.summary() for path, s in scores.items()}
+        for dataset, scores in per_set.items()
+    }
+    print_table(rows, totals)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "benchmark": "accuracy",
+        "config": {
+            "sets": args.sets, "train_per_schema": train_n, "test_per_set": test_n,
+            "base_docs_cap": args.base_docs, "epochs": args.epochs, "shots": N_SHOTS,
+            "model": str(model), "threads": os.cpu_count(),
+        },
+        "rows": rows,
+        "totals": totals,
+    }, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+def print_row(row: dict[str, Any]) -> None:
+    b, t = row["base"], row["tuned"]
+    print(
+        f"{row['set']}/{row['schema']}: base F1 {b['slot_f1']:.3f} acc {b['field_accuracy']:.3f} "
+        f"| tuned F1 {t['slot_f1']:.3f} acc {t['field_accuracy']:.3f}",
+        file=sys.stderr, flush=True,
+    )
+
+
+def print_table(rows: list[dict[str, Any]], totals: dict[str, dict[str, Any]]) -> None:
+    head = (
+        f"{'set/schema':34} {'path':6} {'docs':>5} {'slotF1':>7} {'fieldAcc':>8} {'exact':>6} "
+        f"{'valid':>6} {'s/doc':>6} {'prompt tok':>10} {'tune s':>7} {'RSS MB':>7}"
+    )
+    print(head)
+    print("-" * len(head))
+
+    def line(label: str, path: str, s: dict[str, Any], tune: dict[str, Any] | None) -> None:
+        extra = ""
+        if tune is not None and "wall_seconds" in tune:
+            extra = f" {tune['wall_seconds']:>7.0f} {tune['peak_rss_mb']:>7.0f}"
+        print(
+            f"{label:34} {path:6} {s['docs']:>5} {s['slot_f1']:>7.3f} {s['field_accuracy']:>8.3f} "
+            f"{s['exact_match']:>6.3f} {s['valid_rate']:>6.2f} {s['s_per_doc']:>6.3f} "
+            f"{s['prompt_tokens_per_doc']:>10.1f}{extra}"
+        )
+
+    for row in rows:
+        label = f"{row['set']}/{row['schema']}"
+        line(label, "base", row["base"], None)
+        line(label, "tuned", row["tuned"], row["tuning"])
+    for dataset, scores in totals.items():
+        for path, s in scores.items():
+            line(f"{dataset} (all)", path, s, None)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
