@@ -100,7 +100,7 @@ def score(
     extractor: Extractor[Any], records: Sequence[Record], schema: dict[str, Any]
 ) -> PathScore:
     start = time.perf_counter()
-    results = extractor.run_many([r.text for r in records], return_exceptions=True)
+    results = list(extractor.run_many([r.text for r in records], return_exceptions=True))
     out = PathScore(seconds=time.perf_counter() - start)
     for record, result in zip(records, results, strict=True):
         value = None if isinstance(result, BaseException) else result.value
@@ -120,12 +120,12 @@ def score(
 
 
 def tune_child(
-    schema_file: Path, train_file: Path, out_dir: Path, epochs: int
+    schema_file: Path, train_file: Path, out_dir: Path, epochs: int, learning_rate: float
 ) -> dict[str, Any]:
     """Run ``extractly tune`` as a child; its wall time, peak RSS and reported metrics."""
     cmd = [
         sys.executable, "-m", "extractly.cli", "tune", str(schema_file), str(train_file),
-        "-o", str(out_dir), "--epochs", str(epochs),
+        "-o", str(out_dir), "--epochs", str(epochs), "--learning-rate", str(learning_rate),
     ]
     start = time.perf_counter()
     with open(out_dir.with_suffix(".log"), "w") as log:
@@ -161,6 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--test", default="", help="test records per set, e.g. e2e=1000")
     ap.add_argument("--base-docs", type=int, default=None, help="cap the base path's records")
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--learning-rate", type=float, default=2e-3)
     ap.add_argument("--reuse", action="store_true", help="use registered adapters if present")
     ap.add_argument("--tune-only", action="store_true", help="tune (and register), no scoring")
     ap.add_argument("--out", default="benchmarks/results/accuracy.json")
@@ -201,7 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 train_file.write_text("".join(
                     json.dumps({"text": r.text, "output": r.gold}) + "\n" for r in pool
                 ))
-                tuning = tune_child(schema_file, train_file, work / name, args.epochs)
+                tuning = tune_child(
+                    schema_file, train_file, work / name, args.epochs, args.learning_rate
+                )
                 adapter = Path(tuning["adapter"])
             print(f"{dataset}/{name}: tune {tuning}", file=sys.stderr, flush=True)
             if args.tune_only:
@@ -233,7 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "accuracy",
         "config": {
             "sets": args.sets, "train_per_schema": train_n, "test_per_set": test_n,
-            "base_docs_cap": args.base_docs, "epochs": args.epochs, "shots": N_SHOTS,
+            "base_docs_cap": args.base_docs, "epochs": args.epochs,
+            "learning_rate": args.learning_rate, "shots": N_SHOTS,
             "model": str(model), "threads": os.cpu_count(),
         },
         "rows": rows,

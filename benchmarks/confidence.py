@@ -9,7 +9,9 @@ with the embedded Gemma 3 270M, greedy, one document at a time:
              document (the training texts of the intent sharing the most words with it, the
              closest last), sent through the chain's local backend (``LlamaCppBackend``; the
              request carries the examples). ``--strong fixed`` uses the first 10 of
-             ``pick_examples`` for every document instead.
+             ``pick_examples`` for every document instead. ``--strong adapter`` uses the
+             intent's tuned LoRA adapter from the registry (``benchmarks/accuracy.py`` tunes
+             them on the train split): the prompt is only the text.
 
 Reported:
 
@@ -56,6 +58,7 @@ from benchmarks._snips import (
 )
 from extractly import BackendRequest, Example, ExtractlyError, Extractor, LlamaCppBackend
 from extractly.chain import json_span
+from extractly.tune.registry import lookup
 
 MAX_TOKENS = 256
 N_SHOTS = 3
@@ -250,11 +253,22 @@ def load_runs(path: Path) -> tuple[list[DocRun], list[DocRun], JSON]:
     return runs("base"), runs("strong"), report
 
 
+def _registered_adapter(extractor: Extractor[dict[str, Any]]) -> Path:
+    found = lookup(extractor.spec, extractor.model_path)
+    if found is None:
+        raise SystemExit(
+            f"no tuned adapter registered for {extractor.spec.name}: run "
+            "benchmarks/accuracy.py --sets snips first (it tunes and registers one per intent)"
+        )
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=100)
     parser.add_argument("--strong-shots", type=int, default=10)
-    parser.add_argument("--strong", choices=["retrieved", "fixed"], default="retrieved")
+    parser.add_argument("--strong", choices=["retrieved", "fixed", "adapter"],
+                        default="retrieved")
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: all)")
     parser.add_argument("--seed", type=int, default=0)
@@ -277,7 +291,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     strong_runs: dict[str, DocRun] = {}
     started = time.perf_counter()
     strong_label = (
-        f"same model, {args.strong_shots} examples of the intent "
+        "same model with the intent's tuned LoRA adapter (registry), text-only prompt"
+        if args.strong == "adapter"
+        else f"same model, {args.strong_shots} examples of the intent "
         + ("retrieved per document (word overlap)" if args.strong == "retrieved" else "(fixed)")
     )
     for intent, schema in schemas.items():
@@ -289,11 +305,18 @@ def main(argv: Sequence[str] | None = None) -> None:
                  for e in pick_examples(train, intent, args.strong_shots)]
         with Extractor(schema, examples=shots, max_tokens=MAX_TOKENS,
                        n_threads=args.threads) as extractor:
+            adapter = (
+                _registered_adapter(extractor) if args.strong == "adapter" else None
+            )
             strong = LlamaCppBackend(max_tokens=MAX_TOKENS, n_threads=args.threads,
-                                     name=strong_label)
+                                     name=strong_label, adapter=adapter)
             for doc in mine:
                 base_runs[doc.id] = run_base(extractor, doc)
-                many = fixed if args.strong == "fixed" else nearest(train, doc, args.strong_shots)
+                many = (
+                    None if adapter is not None
+                    else fixed if args.strong == "fixed"
+                    else nearest(train, doc, args.strong_shots)
+                )
                 strong_runs[doc.id] = run_strong(strong, extractor, doc, many)
             strong.close()
         print(f"  {intent}: {len(mine)} docs ({time.perf_counter() - started:.0f} s)",

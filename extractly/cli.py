@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from .errors import ExtractlyError, SchemaError
 from .extractor import Extractor
+from .tune.train import TuneConfig as TuneDefaults
 
 
 def load_schema_ref(ref: str) -> type[BaseModel] | Mapping[str, Any]:
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tun.add_argument("--epochs", type=int, default=3)
     tun.add_argument("--max-steps", type=int, default=None)
     tun.add_argument("--seed", type=int, default=0)
+    tun.add_argument("--learning-rate", type=float, default=TuneDefaults.learning_rate)
+    tun.add_argument("--rank", type=int, default=TuneDefaults.rank)
     _add_run_parser(sub)
     args = parser.parse_args(argv)
     if args.command == "tune":
@@ -99,7 +102,14 @@ def _tune(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        config = TuneConfig(epochs=args.epochs, max_steps=args.max_steps, seed=args.seed)
+        config = TuneConfig(
+            epochs=args.epochs,
+            max_steps=args.max_steps,
+            seed=args.seed,
+            learning_rate=args.learning_rate,
+            rank=args.rank,
+            alpha=2 * args.rank,
+        )
         result = tune(load_schema_ref(args.schema), args.train, out_dir=args.out,
                       model=args.model, config=config)
     except ExtractlyError as exc:

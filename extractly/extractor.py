@@ -98,9 +98,17 @@ class Extractor(Generic[T]):
         )
         examples = options.get("examples")
         shots = None if examples is None else [Example.coerce(e) for e in examples]
+        # By default a tuned adapter registered for this schema and model is used, unless the
+        # caller asked for a prompt of their own (examples or instructions).
+        prompted = examples is not None or options.get("instructions") is not None
         self.adapter_path: Path | None = _adapter_path(
-            options.get("adapter"), self.spec, self.model_path
+            options.get("adapter", None if prompted else "auto"), self.spec, self.model_path
         )
+        if self.adapter_path is not None and prompted:
+            raise ValueError(
+                "an adapter replaces the prompt: pass either adapter= or examples= / "
+                "instructions=, not both"
+            )
         self.prompt: Prompt = build_prompt(
             self.spec,
             instructions=options.get("instructions"),

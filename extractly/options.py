@@ -112,9 +112,10 @@ class ExtractorOptions(TypedDict, total=False):
     """JSONL file that receives (text, validated output) for documents a later backend
     answered, in the format ``extractly tune`` reads."""
     adapter: str | os.PathLike[str] | None
-    """A LoRA adapter GGUF from ``extractly tune`` for this schema, or ``"auto"``: the adapter
-    registered for this schema and model if there is one (else the base model's few-shot
-    prompt). With an adapter the prompt is only the text: no instructions, no examples."""
+    """A LoRA adapter GGUF from ``extractly tune`` for this schema, ``"auto"`` (the default
+    unless ``examples`` or ``instructions`` are given): the adapter registered for this schema
+    and model if there is one, else the base model's few-shot prompt; ``None``: never an
+    adapter. With an adapter the prompt is only the text: no instructions, no examples."""
     long_documents: Literal["error", "split"]
     """A text whose prompt does not fit: ``"error"`` (default) raises ``InputTooLongError``;
     ``"split"`` extracts overlapping chunks and merges them (see ``extractly.long_documents``)."""

@@ -18,6 +18,15 @@ SHOW_NOTES = [
 ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def empty_adapter_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Extractors use a registered tuned adapter by default; tests (and the subprocesses they
+    start) see an empty registry of their own, never the adapters tuned on this machine."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EXTRACTLY_ADAPTERS", str(tmp_path_factory.mktemp("adapters")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def podcast() -> Iterator[Extractor[PodcastEpisode]]:
     with Extractor(PodcastEpisode) as extractor:

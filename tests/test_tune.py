@@ -75,6 +75,33 @@ def tuned_music(tmp_path_factory: pytest.TempPathFactory) -> Any:
     )
 
 
+def test_training_tokens_replay_the_constrained_decoder() -> None:
+    """The target ids are the decoder's: forced runs as the constraint forces them, loss only
+    on the tokens the model chooses."""
+    from extractly.constraint import compile_constraint
+    from extractly.engine.llama import load_model
+    from extractly.engine.tokenizer import tokenizer_for
+    from extractly.tune.dataset import encode, make_pair
+
+    spec = load_schema(_schema(), Safeguards())
+    llama = load_model(resolve_model_path(None))
+    tok = tokenizer_for(llama)
+    constraint = compile_constraint(spec.decode_schema, tok)
+    rows = _rows("train", 5)
+    pairs = [make_pair(r["text"], r["gold"], spec) for r in rows]
+    for pair, enc in zip(pairs, encode(pairs, spec, llama.tokenize, llama.bos, constraint, tok),
+                         strict=True):
+        assert tok.decode_bytes(list(enc.target)).decode() == pair.target
+        assert len(enc.free) == len(enc.target) and 0 < sum(enc.free) < len(enc.target)
+        matcher = constraint.new_matcher()
+        for token, free in zip(enc.target, enc.free, strict=True):
+            forced = matcher.compute_ff_tokens()
+            assert (not free) == bool(forced)  # a chosen token is never one the grammar forces
+            assert matcher.consume_token(token)
+        assert matcher.is_stopped() or matcher.is_accepting()
+        assert enc.prompt[0] == llama.bos and "Text: " in tok.decode_str(list(enc.prompt))
+
+
 def test_training_target_is_the_decoder_output() -> None:
     spec = load_schema(_schema(), Safeguards())
     path = data_dir() / "snips" / "train.jsonl"
