@@ -84,7 +84,8 @@ def test_micro_and_per_field_precision_recall_f1_by_hand() -> None:
         {"city": "Milan", "days": None, "hotel": {"name": "ritz", "stars": 5}},  # 1 TP, 1 FP+FN
         None,  # a failed document: everything absent -> 2 FN
     ]
-    per_doc = [score_fields(p, g, list(CITY["properties"])) for p, g in zip(pred, gold, strict=True)]
+    names = list(CITY["properties"])
+    per_doc = [score_fields(p, g, names) for p, g in zip(pred, gold, strict=True)]
     fields = {name: total(d[name] for d in per_doc) for name in CITY["properties"]}
     micro = total(fields.values())
     assert (micro.tp, micro.fp, micro.fn, micro.tn, micro.n) == (4, 2, 3, 4, 12)
