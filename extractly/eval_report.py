@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-_METRICS = (("precision", "#4e79a7"), ("recall", "#f28e2b"), ("f1", "#59a14f"))
+# (key in the report, label, colour)
+_METRICS = (("precision", "precision", "#4e79a7"), ("recall", "recall", "#f28e2b"),
+            ("f1", "F1", "#59a14f"))
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -105,10 +107,10 @@ def bar_chart(fields: Mapping[str, Mapping[str, Any]]) -> str:
         f'viewBox="0 0 {width} {height}" role="img" aria-label="per-field precision, recall '
         'and F1">'
     ]
-    for i, (metric, color) in enumerate(_METRICS):  # legend
+    for i, (_, label, color) in enumerate(_METRICS):  # legend
         x = _LABEL_W + i * 110
         parts.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{color}"/>')
-        parts.append(f'<text x="{x + 16}" y="14">{metric}</text>')
+        parts.append(f'<text x="{x + 16}" y="14">{label}</text>')
     for tick in (0.0, 0.5, 1.0):  # scale lines
         tx = _LABEL_W + tick * _BAR_W
         parts.append(f'<line x1="{tx:.1f}" y1="{_TOP - 4}" x2="{tx:.1f}" y2="{height - 16}" '
@@ -118,12 +120,12 @@ def bar_chart(fields: Mapping[str, Mapping[str, Any]]) -> str:
         y = _TOP + row * group
         parts.append(f'<text x="{_LABEL_W - 8}" y="{y + 1.5 * _BAR_H + 4:.1f}" '
                      f'text-anchor="end">{escape(name)}</text>')
-        for i, (metric, color) in enumerate(_METRICS):
+        for i, (metric, label, color) in enumerate(_METRICS):
             value = float(scores[metric])
             top = y + i * _BAR_H
             parts.append(
                 f'<rect x="{_LABEL_W}" y="{top}" width="{value * _BAR_W:.1f}" '
-                f'height="{_BAR_H - 1}" fill="{color}"><title>{escape(name)} {metric} '
+                f'height="{_BAR_H - 1}" fill="{color}"><title>{escape(name)} {label} '
                 f"{value:.3f}</title></rect>"
             )
             parts.append(f'<text x="{_LABEL_W + value * _BAR_W + 4:.1f}" y="{top + _BAR_H - 2}" '
