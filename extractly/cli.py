@@ -195,6 +195,9 @@ def _eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate, read_gold, select_schema
 
     try:
+        for out in (args.json, args.html):  # fail before the run, not after it
+            if out is not None and not out.parent.is_dir():
+                raise ValueError(f"cannot write {out}: {out.parent} is not a directory")
         schema = load_schema_ref(args.schema)
         if isinstance(schema, Mapping):
             schema = select_schema(schema, args.schema_name, args.schema)
@@ -205,17 +208,20 @@ def _eval(args: argparse.Namespace) -> int:
             rows = rows[: args.limit]
         extractor: Extractor[Any] = Extractor(schema, model=args.model, adapter=args.adapter)
         report = evaluate(extractor, rows, batch_size=args.batch_size)
-        if args.json:
-            args.json.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n",
-                                 encoding="utf-8")
-        if args.html:
-            report.write_html(args.html)
     except (ExtractlyError, OSError, ValueError) as exc:
         print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    print(report.format_table())
+    print(report.format_table(), flush=True)  # shown even if a report file cannot be written
+    try:
+        if args.json:
+            text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+            args.json.write_text(text, encoding="utf-8")
+        if args.html:
+            report.write_html(args.html)
+    except OSError as exc:
+        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
