@@ -23,6 +23,8 @@ from typing import Any
 
 import jsonschema
 
+from extractly.scoring import FieldCounts, score_fields, total
+
 DATA_ENV = "EXTRACTLY_DATA"
 JSON = dict[str, Any]
 
@@ -104,54 +106,19 @@ def normalize(value: Any) -> str | None:
     return text.strip() or None
 
 
-@dataclass
-class SlotCounts:
-    """Micro counts over slots; add them up across documents."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    def __add__(self, other: SlotCounts) -> SlotCounts:
-        return SlotCounts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+SlotCounts = FieldCounts
+"""Micro counts over slots (``extractly.scoring.FieldCounts``); add them up across documents."""
 
 
 def score_slots(predicted: Mapping[str, Any] | None, gold: Mapping[str, Any]) -> SlotCounts:
     """Counts for one document; ``predicted=None`` (no usable output) predicts nothing.
 
-    Only the gold object's fields are scored (it has every property of the schema).
+    Only the gold object's fields are scored (it has every property of the schema). The
+    counting is the library's (``extractly.scoring``); the comparison is this module's
+    ``normalize`` (trimmed, case kept), as ``data/README.md`` suggests, so the published
+    benchmark figures stay comparable.
     """
-    pred = predicted or {}
-    counts = SlotCounts()
-    for name, gold_value in gold.items():
-        g, p = normalize(gold_value), normalize(pred.get(name))
-        if p is None:
-            counts.fn += g is not None
-        elif g is None:
-            counts.fp += 1
-        elif p == g:
-            counts.tp += 1
-        else:
-            counts.fp += 1
-            counts.fn += 1
-    return counts
-
-
-def total(counts: Iterable[SlotCounts]) -> SlotCounts:
-    return sum(counts, SlotCounts())
+    return total(score_fields(predicted, gold, normalizer=normalize).values())
 
 
 @lru_cache(maxsize=64)

@@ -13,6 +13,7 @@ from .errors import (
     BackendError,
     BackendRequestError,
     EmptyInputError,
+    EvalDataError,
     ExtractionError,
     ExtractlyError,
     FallbackExhaustedError,
@@ -24,6 +25,7 @@ from .errors import (
     TruncatedOutputError,
     UnsupportedSchemaError,
 )
+from .evaluation import EvalReport, GoldRow, evaluate, read_gold
 from .extractor import Extractor
 from .options import Safeguards, Sampling
 from .result import Attempt, Extraction, Usage
@@ -41,12 +43,15 @@ __all__ = [
     "Chain",
     "DistillLog",
     "EmptyInputError",
+    "EvalDataError",
+    "EvalReport",
     "Example",
     "Extraction",
     "ExtractionError",
     "ExtractlyError",
     "Extractor",
     "FallbackExhaustedError",
+    "GoldRow",
     "InputError",
     "InputTooLongError",
     "LlamaCppBackend",
@@ -60,7 +65,9 @@ __all__ = [
     "TruncatedOutputError",
     "UnsupportedSchemaError",
     "Usage",
+    "evaluate",
     "extract",
     "extract_many",
     "read_distill_log",
+    "read_gold",
 ]

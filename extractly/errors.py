@@ -13,10 +13,12 @@ Every error the library raises on purpose derives from ``ExtractlyError``::
     │   ├── BackendCrashError       the installed llama.cpp build crashes on this machine
     │   └── BackendRequestError     an HTTP backend failed (refused, timeout, HTTP status);
     │                               ``retryable`` says whether the retry policy may try again
-    └── ExtractionError             decoding ran but produced no valid object; holds raw_text
-        ├── TruncatedOutputError    max_tokens or the context ran out before the JSON closed
-        ├── OutputValidationError   the JSON parsed but the schema or a validator rejected it
-        └── FallbackExhaustedError  every backend of the fallback chain failed; holds them all
+    ├── ExtractionError             decoding ran but produced no valid object; holds raw_text
+    │   ├── TruncatedOutputError    max_tokens or the context ran out before the JSON closed
+    │   ├── OutputValidationError   the JSON parsed but the schema or a validator rejected it
+    │   └── FallbackExhaustedError  every backend of the fallback chain failed; holds them all
+    └── EvalDataError               a gold row for ``extractly eval`` is unreadable or does not
+                                    fit the schema; names the file and line
 
 ``ExtractionError`` carries the evidence: ``raw_text`` (what the model wrote) and
 ``attempts`` (each try). We never reuse pydantic's ``ValidationError`` name.
@@ -115,4 +117,11 @@ class FallbackExhaustedError(ExtractionError):
 
     ``attempts`` lists each try in order (backend, raw output, error, usage); ``raw_text`` is
     the last output any backend produced.
+    """
+
+
+class EvalDataError(ExtractlyError, ValueError):
+    """A gold row (``extractly.evaluation``) is unreadable, malformed or does not fit the schema.
+
+    The message names the row (``file:line`` for a file) and says how to fix it.
     """

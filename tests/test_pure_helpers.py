@@ -25,6 +25,8 @@ def test_public_api_is_pinned_and_sorted() -> None:
         "engine",
         "errors",
         "etl",
+        "eval_report",
+        "evaluation",
         "extractor",
         "formats",
         "integrations",
@@ -35,6 +37,7 @@ def test_public_api_is_pinned_and_sorted() -> None:
         "prompt",
         "result",
         "schema",
+        "scoring",
         "spans",
         "validate",
     }
