@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ext.add_argument("text", nargs="?", default="-", help="the text, or - for stdin (default)")
     ext.add_argument("--model", help="path to a GGUF (default: the embedded Gemma 3 270M)")
     ext.add_argument("--max-tokens", type=int, default=None)
-    ext.add_argument("--adapter", help="LoRA adapter GGUF from `extractly tune`, or 'auto'")
+    ext.add_argument("--adapter", default="auto", help=_ADAPTER_HELP)
     tun = sub.add_parser("tune", help="fine-tune a LoRA adapter for one schema")
     tun.add_argument("schema", help="module:Class or a JSON Schema file")
     tun.add_argument("train", help='JSONL of {"text", "output"} (or {"text", "gold"}) lines')
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         schema = load_schema_ref(args.schema)
         text = sys.stdin.buffer.read() if args.text == "-" else args.text
         extractor: Extractor[Any] = Extractor(
-            schema, model=args.model, max_tokens=args.max_tokens, adapter=args.adapter
+            schema, model=args.model, max_tokens=args.max_tokens, adapter=_adapter_arg(args.adapter)
         )
         value = extractor.run(text).value
     except ExtractlyError as exc:
@@ -97,6 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(json.dumps(value, ensure_ascii=False))
     return 0
+
+
+_ADAPTER_HELP = (
+    "LoRA adapter GGUF from `extractly tune`; 'auto' (default): the one registered for the "
+    "schema, if any; 'none': the base model's prompt"
+)
+
+
+def _adapter_arg(value: str) -> str | None:
+    return None if value.lower() == "none" else value
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -193,7 +203,7 @@ def _add_eval_parser(sub: Any) -> None:
     ev.add_argument("gold", type=Path, help='JSONL of {"text", "gold"} (or "output") lines')
     ev.add_argument("--schema-name", help="pick this schema from SCHEMA and keep only GOLD "
                     'rows whose "schema" is this name (or absent)')
-    ev.add_argument("--adapter", help="LoRA adapter GGUF from `extractly tune`, or 'auto'")
+    ev.add_argument("--adapter", default="auto", help=_ADAPTER_HELP)
     ev.add_argument("--model", help="path to a GGUF (default: the embedded Gemma 3 270M)")
     ev.add_argument("--limit", type=int, default=None, help="only the first N rows")
     ev.add_argument("--batch-size", type=int, default=None)
@@ -216,7 +226,9 @@ def _eval(args: argparse.Namespace) -> int:
             if args.limit < 1:
                 raise ValueError(f"--limit must be at least 1, not {args.limit}")
             rows = rows[: args.limit]
-        extractor: Extractor[Any] = Extractor(schema, model=args.model, adapter=args.adapter)
+        extractor: Extractor[Any] = Extractor(
+            schema, model=args.model, adapter=_adapter_arg(args.adapter)
+        )
         report = evaluate(extractor, rows, batch_size=args.batch_size)
     except (ExtractlyError, OSError, ValueError) as exc:
         print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -26,6 +26,9 @@ _X86_OPTIONS = {
     "GGML_AVX_VNNI": "avx_vnni",
 }
 _ALWAYS = ["-DGGML_NATIVE=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"]
+# The multimodal library (mtmd/llava) is only loaded by llama-cpp-python's vision chat handlers;
+# extractly never uses it, and leaving it out shortens the from-source build.
+_NO_MULTIMODAL = "-DLLAVA_BUILD=OFF"
 
 
 def cpu_flags() -> set[str]:
@@ -42,9 +45,9 @@ def cpu_flags() -> set[str]:
 def cmake_args() -> str:
     if platform.machine().lower() not in {"x86_64", "amd64"}:
         # Other architectures have no AMX; their native build is safe and fastest.
-        return "-DGGML_NATIVE=ON"
+        return f"-DGGML_NATIVE=ON {_NO_MULTIMODAL}"
     flags = cpu_flags()
-    args = list(_ALWAYS)
+    args = [*_ALWAYS, _NO_MULTIMODAL]
     for option, flag in _X86_OPTIONS.items():
         args.append(f"-D{option}={'ON' if flag in flags else 'OFF'}")
     return " ".join(args)
