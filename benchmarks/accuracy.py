@@ -50,6 +50,7 @@ from extractly.model_files import resolve_model_path
 from extractly.options import Safeguards
 from extractly.schema import load_schema
 from extractly.tune.registry import lookup
+from extractly.tune.train import TuneConfig
 
 DEFAULT_TRAIN = {"snips": 300, "e2e": 1000, "usaddress": 1000}
 DEFAULT_TEST = {"snips": 700, "e2e": 1000, "usaddress": 833}
@@ -161,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--test", default="", help="test records per set, e.g. e2e=1000")
     ap.add_argument("--base-docs", type=int, default=None, help="cap the base path's records")
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--learning-rate", type=float, default=2e-3)
+    ap.add_argument("--learning-rate", type=float, default=TuneConfig.learning_rate)
     ap.add_argument("--reuse", action="store_true", help="use registered adapters if present")
     ap.add_argument("--tune-only", action="store_true", help="tune (and register), no scoring")
     ap.add_argument("--out", default="benchmarks/results/accuracy.json")

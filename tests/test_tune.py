@@ -14,6 +14,7 @@ import pytest
 from benchmarks._snips import data_dir
 from extractly import Extractor
 from extractly.errors import ModelNotFoundError
+from extractly.evaluation import evaluate, gold_row
 from extractly.model_files import resolve_model_path
 from extractly.options import Safeguards
 from extractly.schema import load_schema
@@ -138,6 +139,14 @@ def test_tuned_adapter_extracts_with_only_the_text(tuned: Any) -> None:
         for row in _rows("test", 3):
             value = ex.run(row["text"]).value
             assert list(value) == list(_schema()["properties"])
+        rows = [gold_row(r, f"test:{i}") for i, r in enumerate(_rows("test", 3))]
+        tuned_report = evaluate(ex, rows).to_json()
+    assert tuned_report["adapter"] == str(tuned.adapter)
+    with Extractor(_schema(), adapter=None) as base:
+        base_report = evaluate(base, rows).to_json()
+    assert base_report["adapter"] is None
+    # the text-only prompt: far fewer prompt tokens than the base model's instructions
+    assert tuned_report["prompt_tokens_mean"] < base_report["prompt_tokens_mean"] / 2
 
 
 def test_registry_finds_adapter_and_never_a_stale_one(

@@ -39,7 +39,7 @@ TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"
 class TuneConfig:
     rank: int = 8
     alpha: int = 16
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     epochs: int = 3
     batch_size: int = 8
     max_steps: int | None = None
