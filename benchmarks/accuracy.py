@@ -2,9 +2,10 @@
 
 For every schema of the chosen sets (SNIPS: one per intent, E2E ``Restaurant``, ``USAddress``):
 
-    1. tune   ``extractly tune`` as a child process on the first N train records of the schema
-              (``--train snips=300``); its wall time and peak RSS (``wait4``) are recorded.
-              ``--reuse`` takes an adapter already in the registry for the same schema instead.
+    1. tune   ``extractly tune`` as a child process on N train records of the schema, evenly
+              spaced over its train split (``--train snips=300``; all of them when N covers the
+              split); its wall time and peak RSS (``wait4``) are recorded. ``--reuse`` takes the
+              adapter in the registry for the same schema if it was tuned on the same records.
     2. tuned  ``Extractor(schema, adapter=...)``: the prompt is only the text.
     3. base   ``Extractor(schema, examples=3 train records)`` (``pick_examples``, as in core.py).
 
@@ -49,6 +50,7 @@ from extractly import Extractor
 from extractly.model_files import resolve_model_path
 from extractly.options import Safeguards
 from extractly.schema import load_schema
+from extractly.tune.dataset import data_hash, make_pair
 from extractly.tune.registry import lookup
 from extractly.tune.train import TuneConfig
 
@@ -146,6 +148,15 @@ def tune_child(
     }
 
 
+def spread(records: Sequence[Record], n: int) -> list[Record]:
+    """``n`` records evenly spaced over ``records`` (all of them, in order, when ``n`` covers
+    them). Train files can be grouped (E2E is sorted by restaurant: its first 300 records name
+    two restaurants), so the first ``n`` would not be a sample."""
+    if n >= len(records):
+        return list(records)
+    return [records[i * len(records) // n] for i in range(n)]
+
+
 def parse_counts(text: str, defaults: dict[str, int]) -> dict[str, int]:
     counts = dict(defaults)
     for part in filter(None, text.split(",")):
@@ -182,13 +193,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             if only and name not in only:
                 continue
             records = [r for r in test if r.schema == name]
-            pool = [r for r in train if r.schema == name][: train_n[dataset]]
+            pool = spread([r for r in train if r.schema == name], train_n[dataset])
             schema_file = work / f"{name}.schema.json"
             schema_file.write_text(json.dumps(schema))
             spec = load_schema(schema, Safeguards())
             registered = lookup(spec, model) if args.reuse else None
+            manifest = (
+                json.loads((registered.parent / "manifest.json").read_text())
+                if registered is not None else {}
+            )
+            pairs = [make_pair(r.text, r.gold, spec) for r in pool]
+            if manifest.get("data_sha256") != data_hash(pairs):
+                registered = None  # tuned on other records: tune again
             if registered is not None:
-                manifest = json.loads((registered.parent / "manifest.json").read_text())
                 metrics = manifest["metrics"]
                 tuning: dict[str, Any] = {
                     "reused": str(registered),
