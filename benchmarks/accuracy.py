@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--train", default="", help="train records per schema, e.g. snips=300")
     ap.add_argument("--test", default="", help="test records per set, e.g. e2e=1000")
     ap.add_argument("--base-docs", type=int, default=None, help="cap the base path's records")
-    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=TuneConfig.epochs)
     ap.add_argument("--learning-rate", type=float, default=TuneConfig.learning_rate)
     ap.add_argument("--reuse", action="store_true", help="use registered adapters if present")
     ap.add_argument("--tune-only", action="store_true", help="tune (and register), no scoring")
@@ -202,8 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 json.loads((registered.parent / "manifest.json").read_text())
                 if registered is not None else {}
             )
-            pairs = [make_pair(r.text, r.gold, spec) for r in pool]
-            if manifest.get("data_sha256") != data_hash(pairs):
+            if registered is not None and manifest.get("data_sha256") != data_hash(
+                [make_pair(r.text, r.gold, spec) for r in pool]
+            ):
                 registered = None  # tuned on other records: tune again
             if registered is not None:
                 metrics = manifest["metrics"]
