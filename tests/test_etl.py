@@ -80,6 +80,10 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
+def _count_lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -113,15 +117,21 @@ def test_sigkill_at_random_points_then_resume_loses_and_repeats_nothing(
 ) -> None:
     rng = random.Random(11)
     out = job / "killed.jsonl"
+    # Kill points are chosen by progress, not by wall time: how fast rows go depends on the
+    # machine's load, and a timed kill either lands after the run ended or before it wrote a row.
+    targets = sorted(rng.sample(range(20, 2 * N_ROWS // 3), 4))
     progress_at_kill = []
-    while len(progress_at_kill) < 4:
+    for target in targets:
         proc = subprocess.Popen(
             _command(job, "killed.jsonl", "--resume"),
             env=_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(4.0, 14.0))
+        deadline = time.monotonic() + 300
+        while _count_lines(out) < target and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.5))  # land anywhere in a chunk, mid-write included
         assert proc.poll() is None, "the run finished before it could be killed"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
