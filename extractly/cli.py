@@ -72,6 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     tun.add_argument("--seed", type=int, default=0)
     tun.add_argument("--learning-rate", type=float, default=TuneDefaults.learning_rate)
     tun.add_argument("--rank", type=int, default=TuneDefaults.rank)
+    tun.add_argument(
+        "--precision",
+        choices=["auto", "bf16", "fp32"],
+        default=TuneDefaults.precision,
+        help="dtype of the frozen base weights; auto: bf16 where the CPU computes it natively",
+    )
     _add_run_parser(sub)
     _add_eval_parser(sub)
     args = parser.parse_args(argv)
@@ -124,6 +130,7 @@ def _tune(args: argparse.Namespace) -> int:
             learning_rate=args.learning_rate,
             rank=args.rank,
             alpha=2 * args.rank,
+            precision=args.precision,
         )
         result = tune(load_schema_ref(args.schema), args.train, out_dir=args.out,
                       model=args.model, config=config)

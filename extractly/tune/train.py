@@ -8,9 +8,17 @@ model (which blocks training) is never in the way.
 Loss is cross-entropy on the target (JSON) tokens the decoder chooses (tokens the constraint
 forces are context, never sampled, so they carry no loss), and the 262k-way output head runs
 only at those positions: hidden states are gathered before ``lm_head``, which is most of the
-cost of a naive full-sequence loss. Deterministic for a given seed and thread count. Progress
-(step, loss, validation loss, ETA) goes to stderr. This module does not write the GGUF adapter
-(``export.py``) or register it (``registry.py``).
+cost of a naive full-sequence loss. The head and its loss are fused (``_head_loss``): logits
+are made a chunk of positions at a time and the gradient with respect to the hidden states is
+taken in the same pass, so a 262k-wide logits tensor is never kept for the backward pass.
+
+Precision: on a CPU with native bfloat16 matrix units (AVX512-BF16 / AMX, as here) the frozen
+base weights are held in bfloat16 and the LoRA matrices, their gradients and the optimizer in
+float32; log-sum-exp and the loss are float32. On this machine a step over 8 address-length
+sequences (220 tokens) took 6.0 s and 4.6 GB peak against 8.8 s and 6.6 GB in float32.
+``TuneConfig(precision="fp32")`` keeps everything in float32. Deterministic for a given seed,
+precision and thread count. Progress (step, loss, validation loss, ETA) goes to stderr. This
+module does not write the GGUF adapter (``export.py``) or register it (``registry.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +61,8 @@ class TuneConfig:
     seed: int = 0
     threads: int | None = None
     target_modules: tuple[str, ...] = TARGET_MODULES
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    """Dtype of the frozen base weights: "auto" is bf16 where the CPU computes it natively."""
 
 
 @dataclass
@@ -92,6 +102,26 @@ def load_base(gguf_path: Path, base_sha256: str) -> Any:
     )
 
 
+def base_dtype(precision: str) -> Any:
+    """The torch dtype for the frozen base weights under ``precision``."""
+    import torch
+
+    if precision == "fp32":
+        return torch.float32
+    if precision == "bf16" or _native_bf16():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _native_bf16() -> bool:
+    """True when the CPU has bfloat16 dot-product instructions (else bf16 is emulated, slow)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 def split(data: Sequence[Encoded], share: float, seed: int) -> tuple[list[Encoded], list[Encoded]]:
     """Seeded train/validation split; validation gets at least one pair when there are >= 2."""
     order = list(range(len(data)))
@@ -126,7 +156,8 @@ def train_lora(
         target_modules=list(config.target_modules),
         bias="none",
     )
-    model = get_peft_model(base, lora_config)
+    base = base.to(base_dtype(config.precision))
+    model = get_peft_model(base, lora_config)  # LoRA matrices stay float32 (peft's default)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
@@ -233,12 +264,57 @@ def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
             labels.append(tok)
     hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
     picked = hidden[torch.tensor(rows), torch.tensor(cols)]
-    logits = model.lm_head(picked).float()
     cap = getattr(model.config, "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(labels))
+    loss = _head_loss(picked, model.lm_head.weight, torch.tensor(labels), cap)
     return loss, len(labels)
+
+
+HEAD_CHUNK = 64
+"""Positions per chunk of the fused head loss: 64 x 262k float32 logits is 67 MB."""
+
+
+def _head_loss(hidden: Any, weight: Any, labels: Any, cap: float | None) -> Any:
+    """Mean cross-entropy of ``hidden @ weight.T`` (optionally soft-capped) against ``labels``.
+
+    One pass over the vocabulary per chunk of positions computes both the loss and its gradient
+    with respect to ``hidden`` (softmax minus one-hot, times the head). The frozen head gets no
+    gradient. Memory: one chunk of logits instead of all of them plus their softmax and grads.
+    """
+    import torch
+
+    want_grad = torch.is_grad_enabled() and hidden.requires_grad
+
+    class _FusedHeadLoss(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, h: Any) -> Any:
+            total = torch.zeros((), dtype=torch.float32)
+            grads = []
+            for start in range(0, h.shape[0], HEAD_CHUNK):
+                h_c = h[start : start + HEAD_CHUNK]
+                y = labels[start : start + HEAD_CHUNK]
+                z = (h_c @ weight.T).float()
+                if cap:
+                    t = torch.tanh(z / cap)
+                    z = t * cap
+                lse = torch.logsumexp(z, dim=-1)
+                total += (lse - z.gather(1, y[:, None]).squeeze(1)).sum()
+                if want_grad:
+                    g = torch.exp(z - lse[:, None])
+                    g[torch.arange(y.shape[0]), y] -= 1.0
+                    if cap:
+                        g *= 1.0 - t * t
+                    grads.append(g.to(weight.dtype) @ weight)
+            n = max(1, h.shape[0])
+            if want_grad:
+                ctx.save_for_backward(torch.cat(grads).to(h.dtype) / n)
+            return total / n
+
+        @staticmethod
+        def backward(ctx: Any, grad_out: Any) -> Any:
+            (grad_h,) = ctx.saved_tensors
+            return grad_h * grad_out.to(grad_h.dtype)
+
+    return _FusedHeadLoss.apply(hidden)  # type: ignore[no-untyped-call]
 
 
 def _evaluate(model: Any, data: Sequence[Encoded], batch_size: int) -> float:
