@@ -12,22 +12,23 @@ Scheduling is shaped by how llama.cpp computes, measured on this machine:
 
 - With one KV stream per sequence, llama.cpp splits a batch into micro-batches of *consecutive*
   sequence ids holding the *same* number of tokens each; every micro-batch is a full pass over
-  the weights. So when several documents are generating, each step feeds exactly one token per
-  sequence, in sequence-id order, with a filler token in any idle stream in between: one pass
-  per step (lockstep). A document alone feeds its sampled token and the forced ones in one call
-  (fast-forward), where extra tokens are nearly free.
-- The CPU kernels round differently for a micro-batch of 1 token, of 2-7 tokens and of 8 or more
-  and attention rounds differently when a sequence has one token in a micro-batch than when
-  it has several (``tests/test_batching.py`` pins what we rely on). So every generated token,
-  sampled or forced, is computed as its sequence's only token in a micro-batch of 2-7 tokens:
-  always lockstep, one token per sequence per step, with a filler token in a neighbouring idle
-  stream when a sequence is alone. Prompts are evaluated by themselves whatever the batch. The
-  result: ``run_many`` at batch sizes up to 7 gives exactly the outputs of ``run`` one by one,
-  so results never depend on which documents shared a batch (a resumed job reproduces an
-  uninterrupted one). The price: a lone document pays one model pass per forced token instead
-  of one per forced chunk (about a fifth slower than chunked fast-forward on SNIPS). Batch
-  sizes above 7 are allowed, but use the 8+ kernels, so greedy outputs can differ from
-  one-by-one on close calls.
+  the weights.
+- The CPU kernels round differently for a micro-batch of 1 token, of 2-7 tokens and of 8 or
+  more, and attention rounds differently when a sequence has one token in a micro-batch than
+  when it has several (``tests/test_batching.py`` pins what we rely on).
+
+So each round (``_step``) does two things. A sequence whose next input is a *chunk* (its chosen
+token plus the tokens the constraint forces after it: a closing quote, a comma and the next
+key) feeds that chunk by itself, one pass for the whole chunk with logits at its last token
+(fast-forward). Then all sequences whose next input is one lone chosen token go into a single
+*lockstep* pass, one token per sequence in sequence-id order, a filler token in any stream in
+between, and a filler in a neighbouring stream when a token is alone, so that every lone token
+is computed in a micro-batch of 2-7 tokens. Prompts are evaluated by themselves whatever the
+batch. Whether a token is computed in a chunk or in lockstep depends only on its own document,
+so ``run_many`` at batch sizes up to 7 gives exactly the outputs of ``run`` one by one, and
+results never depend on which documents shared a batch (a resumed job reproduces an
+uninterrupted one). Batch sizes above 7 are allowed, but use the 8+ kernels, so greedy outputs
+can differ from one-by-one on close calls.
 
 Finished sequences are replaced by the next document (continuous batching). Results come out in
 input order. Not here: prompts, parsing or validation of the output (see ``extractor.py``).
@@ -287,53 +288,71 @@ class Decoder:
         return index
 
     def _step(self, active: list[_Slot]) -> list[_Slot]:
-        """One decode over all live sequences; return those that finished."""
-        wants = self._step_lockstep(active)
+        """One round over all live sequences; return those that finished.
+
+        A sequence whose pending input is a chunk (a chosen token and the tokens the
+        constraint forces after it) feeds the chunk by itself: one model pass, logits at its
+        last token only. Then every sequence with exactly one pending token, chunk feeders
+        included if their next token is a lone one, goes into one lockstep pass. Whether a
+        token is computed in a chunk or in lockstep depends only on its own document, never on
+        the batch, which keeps ``run_many`` equal to ``run``.
+        """
         finished = []
-        for slot, batch_index in wants:
-            if self._advance(slot, self.ctx.logits(batch_index)):
+        for slot in [s for s in active if len(s.pending) > 1]:
+            tokens, slot.pending = slot.pending, []
+            index = self._feed(slot.seq, tokens, slot.pos, want_last=True)
+            slot.pos += len(tokens)
+            if self._advance(slot, self.ctx.logits(index)):
                 finished.append(slot)
+        lone = [s for s in active if len(s.pending) == 1 and s not in finished]
+        if lone:
+            for slot, batch_index in self._step_lockstep(lone, active):
+                if self._advance(slot, self.ctx.logits(batch_index)):
+                    finished.append(slot)
         return finished
 
-    def _step_lockstep(self, active: list[_Slot]) -> list[tuple[_Slot, int]]:
-        """One token per sequence, in sequence-id order, idle streams in between filled, so
-        llama.cpp runs the whole step as one micro-batch."""
-        by_seq = {slot.seq: slot for slot in active}
+    def _step_lockstep(self, lone: list[_Slot], active: list[_Slot]) -> list[tuple[_Slot, int]]:
+        """One token for each of ``lone``, in sequence-id order, the streams in between given
+        a filler token (at their next free cell, removed afterwards), so llama.cpp runs the
+        whole step as one micro-batch."""
+        by_seq = {slot.seq: slot for slot in lone}
+        next_free = {slot.seq: slot.pos for slot in active}
         entries: list[tuple[int, int, int, bool]] = []
         wants: list[tuple[_Slot, int]] = []
         fillers: list[tuple[int, int]] = []
         for seq in range(min(by_seq), max(by_seq) + 1):
             slot = by_seq.get(seq)
             if slot is None:
-                pos = self._filler_pos(seq)
+                pos = next_free.get(seq, self._filler_pos(seq))
                 entries.append((_FILLER_TOKEN, pos, seq, False))
                 fillers.append((seq, pos))
                 continue
             tok = slot.pending.pop(0)
-            last = not slot.pending
-            entries.append((tok, slot.pos, seq, last))
+            entries.append((tok, slot.pos, seq, True))
             slot.pos += 1
-            if last:
-                wants.append((slot, len(entries) - 1))
+            wants.append((slot, len(entries) - 1))
         if len(entries) == 1:
-            index = self._decode_padded(entries)
-            return [(wants[0][0], index)] if wants else []
+            index = self._decode_padded(entries, next_free)
+            return [(wants[0][0], index)]
         self.ctx.decode(entries)
         for seq, pos in fillers:
             self.ctx.seq_rm(seq, pos, -1)
         self.filler_tokens += len(fillers)
         return wants
 
-    def _decode_padded(self, entries: list[tuple[int, int, int, bool]]) -> int:
+    def _decode_padded(
+        self, entries: list[tuple[int, int, int, bool]], next_free: dict[int, int] | None = None
+    ) -> int:
         """Decode one sequence's entries; a single token gets a filler token in a neighbouring
-        (idle) stream so that it is computed by the same kernels as tokens in a batch. Returns
-        the batch index of the last entry."""
+        stream (at its next free cell, per ``next_free`` for streams in use) so that it is
+        computed by the same kernels as tokens in a batch. Returns the batch index of the last
+        entry."""
         if len(entries) != 1:
             self.ctx.decode(entries)
             return len(entries) - 1
         seq = entries[0][2]
         other = seq + 1 if seq + 1 < self.ctx.config.n_seq_max else seq - 1
-        pos = self._filler_pos(other)
+        pos = (next_free or {}).get(other, self._filler_pos(other))
         filler = (_FILLER_TOKEN, pos, other, False)
         pair = [entries[0], filler] if other > seq else [filler, entries[0]]
         self.ctx.decode(pair)
