@@ -5,7 +5,8 @@ For every schema of the chosen sets (SNIPS: one per intent, E2E ``Restaurant``, 
     1. tune   ``extractly tune`` as a child process on N train records of the schema, evenly
               spaced over its train split (``--train snips=300``; all of them when N covers the
               split); its wall time and peak RSS (``wait4``) are recorded. ``--reuse`` takes the
-              adapter in the registry for the same schema if it was tuned on the same records.
+              adapter in the registry for the same schema if it was tuned on the same records
+              with the same epochs, learning rate and synthetic-value share.
     2. tuned  ``Extractor(schema, adapter=...)``: the prompt is only the text.
     3. base   ``Extractor(schema, examples=3 train records)`` (``pick_examples``, as in core.py).
 
@@ -123,12 +124,18 @@ def score(
 
 
 def tune_child(
-    schema_file: Path, train_file: Path, out_dir: Path, epochs: int, learning_rate: float
+    schema_file: Path,
+    train_file: Path,
+    out_dir: Path,
+    epochs: int,
+    learning_rate: float,
+    synthetic_values: float = 0.0,
 ) -> dict[str, Any]:
     """Run ``extractly tune`` as a child; its wall time, peak RSS and reported metrics."""
     cmd = [
         sys.executable, "-m", "extractly.cli", "tune", str(schema_file), str(train_file),
         "-o", str(out_dir), "--epochs", str(epochs), "--learning-rate", str(learning_rate),
+        "--synthetic-values", str(synthetic_values),
     ]
     start = time.perf_counter()
     with open(out_dir.with_suffix(".log"), "w") as log:
@@ -174,6 +181,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--base-docs", type=int, default=None, help="cap the base path's records")
     ap.add_argument("--epochs", type=int, default=TuneConfig.epochs)
     ap.add_argument("--learning-rate", type=float, default=TuneConfig.learning_rate)
+    ap.add_argument(
+        "--synthetic-values",
+        type=float,
+        default=TuneConfig.synthetic_values,
+        help="share of train pairs given synthetic free-text values (extractly tune option)",
+    )
     ap.add_argument("--reuse", action="store_true", help="use registered adapters if present")
     ap.add_argument("--tune-only", action="store_true", help="tune (and register), no scoring")
     ap.add_argument("--out", default="benchmarks/results/accuracy.json")
@@ -206,6 +219,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 [make_pair(r.text, r.gold, spec) for r in pool]
             ):
                 registered = None  # tuned on other records: tune again
+            wanted = {
+                "epochs": args.epochs,
+                "learning_rate": args.learning_rate,
+                "synthetic_values": args.synthetic_values,
+            }
+            used = manifest.get("metrics", {}).get("config", {})
+            if registered is not None and any(used.get(k) != v for k, v in wanted.items()):
+                registered = None  # tuned with other settings: tune again
             if registered is not None:
                 metrics = manifest["metrics"]
                 tuning: dict[str, Any] = {
@@ -222,7 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     json.dumps({"text": r.text, "output": r.gold}) + "\n" for r in pool
                 ))
                 tuning = tune_child(
-                    schema_file, train_file, work / name, args.epochs, args.learning_rate
+                    schema_file,
+                    train_file,
+                    work / name,
+                    args.epochs,
+                    args.learning_rate,
+                    args.synthetic_values,
                 )
                 adapter = Path(tuning["adapter"])
             print(f"{dataset}/{name}: tune {tuning}", file=sys.stderr, flush=True)
@@ -257,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sets": args.sets, "train_per_schema": train_n, "test_per_set": test_n,
             "base_docs_cap": args.base_docs, "epochs": args.epochs,
             "learning_rate": args.learning_rate, "shots": N_SHOTS,
+            "synthetic_values": args.synthetic_values,
             "model": str(model), "threads": os.cpu_count(),
         },
         "rows": rows,

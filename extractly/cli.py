@@ -73,6 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     tun.add_argument("--learning-rate", type=float, default=TuneDefaults.learning_rate)
     tun.add_argument("--rank", type=int, default=TuneDefaults.rank)
     tun.add_argument(
+        "--synthetic-values",
+        type=float,
+        default=TuneDefaults.synthetic_values,
+        metavar="SHARE",
+        help="share of pairs (0-1) whose free-text values are replaced by synthetic ones, so "
+        "the tune learns to copy names it never saw (for data naming few distinct entities)",
+    )
+    tun.add_argument(
         "--precision",
         choices=["auto", "bf16", "fp32"],
         default=TuneDefaults.precision,
@@ -131,6 +139,7 @@ def _tune(args: argparse.Namespace) -> int:
             rank=args.rank,
             alpha=2 * args.rank,
             precision=args.precision,
+            synthetic_values=args.synthetic_values,
         )
         result = tune(load_schema_ref(args.schema), args.train, out_dir=args.out,
                       model=args.model, config=config)

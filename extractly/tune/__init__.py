@@ -1,6 +1,7 @@
 """Schema-specific fine-tuning: ``tune(schema, "train.jsonl")`` -> a llama.cpp LoRA adapter.
 
-Pipeline: ``dataset`` (read, validate, tokenize the exact decoder target) -> ``train`` (LoRA
+Pipeline: ``dataset`` (read, validate, tokenize the exact decoder target), optionally
+``augment`` (synthetic values for free-text fields) -> ``train`` (LoRA
 with peft on the CPU) -> ``export`` (adapter GGUF) -> ``registry`` (stored by schema
 fingerprint and base-model sha256). An ``Extractor(schema, adapter="auto")`` then finds it and
 sends only the text. ``train`` needs the ``[tune]`` extra (torch, transformers, peft); the
@@ -26,6 +27,7 @@ from ..engine.tokenizer import tokenizer_for
 from ..model_files import resolve_model_path
 from ..options import Safeguards
 from ..schema import load_schema
+from .augment import synthesize_values
 from .dataset import TuneDataError, data_hash, encode, read_pairs
 from .export import write_adapter
 from .registry import file_sha256, make_manifest, register
@@ -71,8 +73,9 @@ def tune(
     llama = load_model(model_path)
     tokenizer = tokenizer_for(llama)
     constraint = compile_constraint(spec.decode_schema, tokenizer, allow_post_checks=True)
+    trained = synthesize_values(pairs, spec.decode_schema, config.synthetic_values, config.seed)
     encoded = encode(
-        pairs, spec, llama.tokenize, llama.bos if llama.add_bos else None, constraint, tokenizer
+        trained, spec, llama.tokenize, llama.bos if llama.add_bos else None, constraint, tokenizer
     )
     base_sha = file_sha256(model_path)
     with warnings.catch_warnings():

@@ -61,6 +61,9 @@ class TuneConfig:
     seed: int = 0
     threads: int | None = None
     target_modules: tuple[str, ...] = TARGET_MODULES
+    synthetic_values: float = 0.0
+    """Share of pairs whose free-text values are replaced by synthetic ones (``augment.py``):
+    for train data that names few distinct entities, so the tune learns to copy them."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     """Dtype of the frozen base weights: "auto" is bf16 where the CPU computes it natively."""
 

@@ -1,0 +1,112 @@
+"""Synthetic-value augmentation of training pairs: teach the tune to copy, not to memorize.
+
+A train split often names few distinct entities (E2E's 4,299 train records name 21 restaurants,
+more than half starting with "The"), while the documents the adapter will see name others. A
+tune on such data learns the names instead of where to copy them from: it wrote "The Blue
+Spice" for "Blue Spice is a coffee shop", because "The" starts most names it saw.
+
+``synthesize_values`` rewrites a share of the pairs: every top-level free-text string field
+(a string with no enum, const, pattern or format) whose value occurs verbatim in the text as
+whole words is replaced, in the text and in the target alike, by a new value of as many words:
+a multi-word value gets a first word drawn from the first words of that field's multi-word
+values in the data and other words from their other words; a one-word value gets a one-word
+value or an inner word. The result has names that never repeat, so the only way to get them
+right is to copy them. Pure: no model, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..prompt import compact_json
+from .dataset import Pair
+
+
+def free_string_fields(decode_schema: Mapping[str, Any]) -> list[str]:
+    """Top-level properties whose value is free text (possibly nullable)."""
+    out = []
+    for name, sub in (decode_schema.get("properties") or {}).items():
+        options = sub.get("anyOf", [sub]) if isinstance(sub, Mapping) else []
+        strings = [o for o in options if isinstance(o, Mapping) and o.get("type") == "string"]
+        if len(strings) != 1 or any(isinstance(o, Mapping) and "enum" in o for o in options):
+            continue
+        if any(k in strings[0] for k in ("enum", "const", "pattern", "format")):
+            continue
+        out.append(name)
+    return out
+
+
+def synthesize_values(
+    pairs: Sequence[Pair], decode_schema: Mapping[str, Any], share: float, seed: int = 0
+) -> list[Pair]:
+    """``pairs`` with ``share`` of them (chosen with ``seed``) rewritten with synthetic values
+    of their free-text fields; the others unchanged, order kept."""
+    if share <= 0 or not pairs:
+        return list(pairs)
+    fields = free_string_fields(decode_schema)
+    objects = [json.loads(p.target) for p in pairs]
+    words = {f: _word_pools([o.get(f) for o in objects]) for f in fields}
+    known = {f: {o.get(f) for o in objects} for f in fields}
+    rng = random.Random(seed)
+    chosen = set(rng.sample(range(len(pairs)), round(len(pairs) * min(1.0, share))))
+    out = []
+    for i, (pair, obj) in enumerate(zip(pairs, objects, strict=True)):
+        if i not in chosen:
+            out.append(pair)
+            continue
+        text = pair.text
+        for f in fields:
+            value = obj.get(f)
+            if not isinstance(value, str) or not _occurs(value, text):
+                continue
+            new = _synthetic(value, words[f], known[f], rng)
+            if new is None or _occurs(new, text):
+                continue
+            text = re.sub(_pattern(value), new.replace("\\", "\\\\"), text)
+            obj = {**obj, f: new}
+        out.append(Pair(text=text, target=compact_json(obj)))
+    return out
+
+
+def _word_pools(values: Sequence[Any]) -> tuple[list[str], list[str], list[str]]:
+    """(first words of multi-word values, their other words, one-word values and those)."""
+    firsts: list[str] = []
+    rest: list[str] = []
+    singles: list[str] = []
+    for v in values:
+        w = v.split() if isinstance(v, str) else []
+        if len(w) == 1:
+            singles.append(w[0])
+        elif w:
+            firsts.append(w[0])
+            rest.extend(w[1:])
+    return firsts, rest, singles + rest
+
+
+def _synthetic(
+    value: str, pools: tuple[list[str], list[str], list[str]], known: set[Any], rng: random.Random
+) -> str | None:
+    firsts, rest, singles = pools
+    n = len(value.split())
+    if (n == 1 and not singles) or (n > 1 and not (firsts and rest)):
+        return None
+    for _ in range(20):
+        if n == 1:
+            new = rng.choice(singles)
+        else:
+            new = " ".join([rng.choice(firsts)] + [rng.choice(rest) for _ in range(n - 1)])
+        if new not in known and new != value:
+            return new
+    return None
+
+
+def _pattern(value: str) -> str:
+    return r"(?<!\w)" + re.escape(value) + r"(?!\w)"
+
+
+def _occurs(value: str, text: str) -> bool:
+    return bool(value.strip()) and re.search(_pattern(value), text) is not None
