@@ -308,7 +308,7 @@ class Decoder:
             slot.pos += len(tokens)
             if self._advance(slot, self.ctx.logits(index)):
                 finished.append(slot)
-        lone = [s for s in active if 1 <= len(s.pending) < MIN_CHUNK and s not in finished]
+        lone = [s for s in active if 1 <= len(s.pending) < MIN_CHUNK]  # finished: pending []
         if lone:
             for slot, batch_index in self._step_lockstep(lone, active):
                 if self._advance(slot, self.ctx.logits(batch_index)):

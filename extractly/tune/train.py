@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ..engine.build_flags import cpu_flags
 from ..engine.llama import available_cores
 from ..model_files import cache_dir
 from .dataset import Encoded
@@ -111,18 +112,10 @@ def base_dtype(precision: str) -> Any:
 
     if precision == "fp32":
         return torch.float32
-    if precision == "bf16" or _native_bf16():
+    # without bfloat16 dot-product instructions bf16 is emulated, slower than float32
+    if precision == "bf16" or cpu_flags() & {"avx512_bf16", "amx_bf16"}:
         return torch.bfloat16
     return torch.float32
-
-
-def _native_bf16() -> bool:
-    """True when the CPU has bfloat16 dot-product instructions (else bf16 is emulated, slow)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def split(data: Sequence[Encoded], share: float, seed: int) -> tuple[list[Encoded], list[Encoded]]:
