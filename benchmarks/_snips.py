@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,11 +31,35 @@ JSON = dict[str, Any]
 
 
 def data_dir() -> Path:
-    """The shared evaluation data directory (``$EXTRACTLY_DATA`` or ``../shared/data``)."""
+    """The shared evaluation data directory: ``$EXTRACTLY_DATA``, else ``../shared/data`` beside
+    the repository, else beside the local repository this one was cloned from (a clone in a
+    temporary directory still finds the data of the checkout it came from)."""
     override = os.environ.get(DATA_ENV)
     if override:
         return Path(override).expanduser()
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    root = Path(__file__).resolve().parents[1]
+    beside = root.parent / "shared" / "data"
+    origin = _local_origin(root)
+    if not beside.is_dir() and origin is not None:
+        cloned_from = origin.parent / "shared" / "data"
+        if cloned_from.is_dir():
+            return cloned_from
+    return beside
+
+
+def _local_origin(root: Path) -> Path | None:
+    """The directory ``root`` was git-cloned from, when that is a local path."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(root), "config", "--get", "remote.origin.url"],
+            capture_output=True, text=True, timeout=10, check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    url = url.removeprefix("file://")
+    if not url or "://" in url or (":" in url and not url.startswith("/")):
+        return None  # a remote (https://, ssh://, host:path): no shared data beside it
+    return (root / url).resolve()
 
 
 @dataclass(frozen=True)
