@@ -17,7 +17,8 @@ fields, nulls included, equal after trimming) and whole-object exact match; plus
 per document (document tokens + cached prefix tokens) and seconds per document.
 
     python benchmarks/accuracy.py [--sets snips,e2e,usaddress] [--train snips=300,...]
-        [--test snips=700,...] [--base-docs N] [--epochs 3] [--reuse] [--out FILE.json]
+        [--test snips=700,...] [--base-docs N] [--epochs 3] [--synthetic-values SHARE]
+        [--verbatim] [--tune-verbatim] [--reuse] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -130,12 +131,13 @@ def tune_child(
     epochs: int,
     learning_rate: float,
     synthetic_values: float = 0.0,
+    verbatim: bool = False,
 ) -> dict[str, Any]:
     """Run ``extractly tune`` as a child; its wall time, peak RSS and reported metrics."""
     cmd = [
         sys.executable, "-m", "extractly.cli", "tune", str(schema_file), str(train_file),
         "-o", str(out_dir), "--epochs", str(epochs), "--learning-rate", str(learning_rate),
-        "--synthetic-values", str(synthetic_values),
+        "--synthetic-values", str(synthetic_values), *(["--verbatim"] if verbatim else []),
     ]
     start = time.perf_counter()
     with open(out_dir.with_suffix(".log"), "w") as log:
@@ -187,6 +189,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=TuneConfig.synthetic_values,
         help="share of train pairs given synthetic free-text values (extractly tune option)",
     )
+    ap.add_argument(
+        "--verbatim",
+        action="store_true",
+        help="Extractor(verbatim=True) on both paths: top-level free strings copied from the text",
+    )
+    ap.add_argument(
+        "--tune-verbatim",
+        action="store_true",
+        help="extractly tune --verbatim (tuned extraction then copies the free strings too)",
+    )
     ap.add_argument("--reuse", action="store_true", help="use registered adapters if present")
     ap.add_argument("--tune-only", action="store_true", help="tune (and register), no scoring")
     ap.add_argument("--out", default="benchmarks/results/accuracy.json")
@@ -223,8 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "epochs": args.epochs,
                 "learning_rate": args.learning_rate,
                 "synthetic_values": args.synthetic_values,
+                "verbatim": args.tune_verbatim,
             }
-            used = manifest.get("metrics", {}).get("config", {})
+            used = TuneConfig().__dict__ | manifest.get("metrics", {}).get("config", {})
             if registered is not None and any(used.get(k) != v for k, v in wanted.items()):
                 registered = None  # tuned with other settings: tune again
             if registered is not None:
@@ -249,17 +262,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.epochs,
                     args.learning_rate,
                     args.synthetic_values,
+                    args.tune_verbatim,
                 )
                 adapter = Path(tuning["adapter"])
             print(f"{dataset}/{name}: tune {tuning}", file=sys.stderr, flush=True)
             if args.tune_only:
                 continue
-            with Extractor(schema, adapter=adapter) as ex:
+            with Extractor(schema, adapter=adapter, verbatim=args.verbatim) as ex:
                 tuned = score(ex, records, schema)
             shots = pick_examples(pool, name, N_SHOTS)
             base_records = records[: args.base_docs] if args.base_docs else records
             with Extractor(
-                schema, examples=[{"text": s.text, "output": s.gold} for s in shots]
+                schema,
+                examples=[{"text": s.text, "output": s.gold} for s in shots],
+                verbatim=args.verbatim,
             ) as ex:
                 base = score(ex, base_records, schema)
             set_scores = per_set.setdefault(dataset, {"base": PathScore(), "tuned": PathScore()})
@@ -283,8 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sets": args.sets, "train_per_schema": train_n, "test_per_set": test_n,
             "base_docs_cap": args.base_docs, "epochs": args.epochs,
             "learning_rate": args.learning_rate, "shots": N_SHOTS,
-            "synthetic_values": args.synthetic_values,
-            "model": str(model), "threads": os.cpu_count(),
+            "synthetic_values": args.synthetic_values, "verbatim": args.verbatim,
+            "tune_verbatim": args.tune_verbatim, "model": str(model), "threads": os.cpu_count(),
         },
         "rows": rows,
         "totals": totals,

@@ -256,7 +256,7 @@ class Chain:
         try:
             complete = answer.stop_reason == "complete"
             text = json_span(answer.raw_text) if complete else answer.raw_text
-            value = validator.parse(text, answer.stop_reason)
+            value = validator.parse(text, answer.stop_reason, source=doc.text)
         except ExtractionError as exc:
             doc.record(backend, step, answer, _describe(exc))
             return None, exc

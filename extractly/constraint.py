@@ -19,9 +19,10 @@ from typing import Any
 
 import llguidance
 
-from .errors import UnsupportedSchemaError
+from . import verbatim
+from .errors import SchemaError, UnsupportedSchemaError
 from .formats import with_exact_formats
-from .schema import describe_path, schema_fingerprint, walk
+from .schema import JSON, VERBATIM_KEY, describe_path, schema_fingerprint, walk
 
 _COMPILE_OPTIONS: dict[str, Any] = {
     "whitespace_flexible": False,
@@ -63,13 +64,33 @@ class CompiledConstraint:
     fingerprint: str
     post_checked: tuple[str, ...]
     template: llguidance.LLMatcher
+    verbatim: tuple[verbatim.VerbatimField, ...] = ()
+    """Fields copied from the document: the grammar is then built per document."""
+    schema: JSON | None = None
+    tokenizer: llguidance.LLTokenizer | None = None
+    options: JSON | None = None
 
-    def new_matcher(self) -> llguidance.LLMatcher:
-        """A fresh matcher in the start state (cheap: copies the compiled template)."""
-        return self.template.deep_copy()
+    def new_matcher(self, text: str = "") -> llguidance.LLMatcher:
+        """A fresh matcher in the start state for the document ``text``.
+
+        Without verbatim fields this copies the compiled template (cheap) and ignores ``text``;
+        with them it compiles the document's grammar (about 2 ms).
+        """
+        if not self.verbatim:
+            return self.template.deep_copy()
+        assert self.schema is not None and self.tokenizer is not None and self.options is not None
+        grammar = verbatim.grammar(self.schema, self.verbatim, text, self.options)
+        matcher = llguidance.LLMatcher(self.tokenizer, grammar, log_level=0)
+        if matcher.is_error():  # the grammar was checked at compile time with a sample text
+            raise UnsupportedSchemaError(
+                f"the verbatim constraint for this document failed to compile: "
+                f"{matcher.get_error()}",
+                feature=VERBATIM_KEY,
+            )
+        return matcher
 
 
-_cache: dict[tuple[str, int, bool], CompiledConstraint] = {}
+_cache: dict[tuple[str, int, bool, tuple[str, ...]], CompiledConstraint] = {}
 _cache_lock = threading.Lock()
 
 
@@ -78,17 +99,23 @@ def compile_constraint(
     tokenizer: llguidance.LLTokenizer,
     *,
     allow_post_checks: bool = False,
+    verbatim_fields: tuple[str, ...] = (),
 ) -> CompiledConstraint:
-    """Compile ``decode_schema`` for ``tokenizer``; cached by schema fingerprint."""
+    """Compile ``decode_schema`` for ``tokenizer``; cached by schema fingerprint.
+
+    ``verbatim_fields`` names top-level string properties whose values must be copied from the
+    document (``extractly.verbatim``); their matchers are then built per document.
+    """
     fingerprint = schema_fingerprint(decode_schema)
-    key = (fingerprint, id(tokenizer), allow_post_checks)
+    key = (fingerprint, id(tokenizer), allow_post_checks, verbatim_fields)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None:
         return hit
-    compiled = _compile(
-        with_exact_formats(decode_schema), tokenizer, fingerprint, allow_post_checks
-    )
+    schema = with_exact_formats(decode_schema)
+    compiled = _compile(schema, tokenizer, fingerprint, allow_post_checks)
+    if verbatim_fields:
+        compiled = _with_verbatim(compiled, schema, tokenizer, verbatim_fields)
     with _cache_lock:
         _cache[key] = compiled
     return compiled
@@ -115,6 +142,30 @@ def _compile(
     if matcher.is_error():
         raise _unsupported(schema, matcher.get_error(), [], allow_post_checks)
     return CompiledConstraint(grammar, fingerprint, post_checked, matcher)
+
+
+def _with_verbatim(
+    compiled: CompiledConstraint,
+    schema: JSON,
+    tokenizer: llguidance.LLTokenizer,
+    names: tuple[str, ...],
+) -> CompiledConstraint:
+    fields = verbatim.plan(schema, names)
+    options = dict(_COMPILE_OPTIONS, lenient=bool(compiled.post_checked))
+    sample = verbatim.grammar(schema, fields, "a sample text", options)
+    error = _validate(sample, tokenizer)
+    if error:
+        raise SchemaError(f"the verbatim fields {list(names)} cannot be compiled: {error}")
+    return CompiledConstraint(
+        compiled.grammar,
+        compiled.fingerprint,
+        compiled.post_checked,
+        compiled.template,
+        verbatim=fields,
+        schema=schema,
+        tokenizer=tokenizer,
+        options=options,
+    )
 
 
 def _grammar(schema: dict[str, Any], *, lenient: bool) -> str:

@@ -48,6 +48,7 @@ from .result import Attempt, Extraction, Usage
 from .schema import Example, SchemaSpec, load_schema
 from .spans import source_spans
 from .validate import OutputValidator
+from .verbatim import free_string_properties
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -91,11 +92,6 @@ class Extractor(Generic[T]):
         ensure_llama_runs(self.model_path)
         self._model: LlamaModel = load_model(self.model_path)
         self._tokenizer = tokenizer_for(self._model)
-        self.constraint: CompiledConstraint = compile_constraint(
-            self.spec.decode_schema,
-            self._tokenizer,
-            allow_post_checks=options.get("allow_post_checks", False),
-        )
         examples = options.get("examples")
         shots = None if examples is None else [Example.coerce(e) for e in examples]
         # By default a tuned adapter registered for this schema and model is used, unless the
@@ -109,6 +105,15 @@ class Extractor(Generic[T]):
                 "an adapter replaces the prompt: pass either adapter= or examples= / "
                 "instructions=, not both"
             )
+        self.verbatim: tuple[str, ...] = _verbatim_fields(
+            self.spec, options.get("verbatim"), self.adapter_path
+        )
+        self.constraint: CompiledConstraint = compile_constraint(
+            self.spec.decode_schema,
+            self._tokenizer,
+            allow_post_checks=options.get("allow_post_checks", False),
+            verbatim_fields=self.verbatim,
+        )
         self.prompt: Prompt = build_prompt(
             self.spec,
             instructions=options.get("instructions"),
@@ -127,7 +132,7 @@ class Extractor(Generic[T]):
             )
         self._n_ctx = options.get("n_ctx")
         self._n_threads = options.get("n_threads") or 0
-        self._validator = OutputValidator(self.spec)
+        self._validator = OutputValidator(self.spec, self.verbatim)
         self._prefix_tokens = self._tokenize_pieces(self.prompt.prefix, first=True)
         self._lock = threading.RLock()
         self._decoder = self._make_decoder(self.batch_size)
@@ -316,7 +321,7 @@ class Extractor(Generic[T]):
         except ExtractlyError as exc:
             return exc
         return DecodeRequest(
-            tokens=tokens, matcher=self.constraint.new_matcher(), max_tokens=self.max_tokens
+            tokens=tokens, matcher=self.constraint.new_matcher(clean), max_tokens=self.max_tokens
         )
 
     # Used by ``long_documents`` to plan chunks with the model's own tokenizer.
@@ -411,6 +416,35 @@ def _chain_for(extractor: Extractor[Any], options: ExtractorOptions) -> Chain | 
         deadline=options.get("deadline"),
         distill_log=options.get("distill_log"),
     )
+
+
+def _verbatim_fields(
+    spec: SchemaSpec, option: Sequence[str] | bool | None, adapter: Path | None
+) -> tuple[str, ...]:
+    """The fields to copy from the text: what ``verbatim=`` says, else the schema's markers
+    and those the adapter was tuned with (its manifest's ``verbatim``)."""
+    if option is None:
+        return tuple(dict.fromkeys([*spec.verbatim, *_tuned_verbatim(adapter)]))
+    if option is True:
+        return free_string_properties(spec.decode_schema)
+    if option is False:
+        return ()
+    if isinstance(option, str):
+        raise TypeError(f"verbatim= takes a list of field names, not the string {option!r}")
+    return tuple(dict.fromkeys([*spec.verbatim, *option]))
+
+
+def _tuned_verbatim(adapter: Path | None) -> tuple[str, ...]:
+    """The verbatim fields an adapter was tuned with: the decoder must copy them too, since
+    the tune only learned to rank the tokens the verbatim constraint allows there."""
+    manifest = None if adapter is None else adapter.with_name("manifest.json")
+    if manifest is None or not manifest.is_file():
+        return ()
+    try:
+        fields = json.loads(manifest.read_text(encoding="utf-8")).get("verbatim", [])
+    except (OSError, ValueError):
+        return ()
+    return tuple(str(f) for f in fields) if isinstance(fields, list) else ()
 
 
 def _adapter_path(

@@ -95,6 +95,11 @@ class ExtractorOptions(TypedDict, total=False):
     """llama.cpp threads; default all available cores."""
     allow_post_checks: bool
     """Let keywords the decoder cannot enforce be checked after decoding instead."""
+    verbatim: Sequence[str] | bool | None
+    """Fields whose values must be copied word for word from the text (top-level free
+    strings, see ``extractly.verbatim``), in addition to those the schema marks with
+    ``x-extractly-verbatim``; ``True``: every top-level free string; ``False``: none, markers
+    included; default ``None``: the schema's markers."""
     fallback: Sequence[Backend | str] | None
     """Backends tried after this Extractor's model when its answer fails validation, is
     truncated or is under-confident: ``Backend`` objects, GGUF paths or

@@ -24,6 +24,10 @@ from .options import Safeguards
 EXAMPLES_KEY = "x-extractly-examples"
 """Key under which a schema carries worked examples: a list of ``{"text", "output"}``."""
 
+VERBATIM_KEY = "x-extractly-verbatim"
+"""Top-level property key that marks a field whose value must be copied from the text
+(``extractly.verbatim``)."""
+
 JSON = dict[str, Any]
 
 
@@ -69,6 +73,9 @@ class SchemaSpec:
     pydantic_model: type[BaseModel] | None = None
     description: str = ""
     null_means_absent: frozenset[str] = field(default_factory=frozenset)
+    verbatim: tuple[str, ...] = ()
+    """Top-level fields marked ``x-extractly-verbatim`` (the marker is not in
+    ``decode_schema``, so it does not change the fingerprint)."""
 
 
 def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safeguards) -> SchemaSpec:
@@ -97,6 +104,7 @@ def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safegua
     raw_examples = user_schema.pop(EXAMPLES_KEY, None) or []
     examples = tuple(Example.coerce(e) for e in raw_examples)
     decode_schema = apply_safeguards(legacy_ref_semantics(user_schema), safeguards)
+    verbatim = _pop_verbatim_markers(user_schema, decode_schema)
     fingerprint = schema_fingerprint(decode_schema)
     return SchemaSpec(
         name=name,
@@ -106,7 +114,26 @@ def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safegua
         fingerprint=fingerprint,
         pydantic_model=pydantic_model,
         description=str(user_schema.get("description", "")),
+        verbatim=verbatim,
     )
+
+
+def _pop_verbatim_markers(user_schema: JSON, decode_schema: JSON) -> tuple[str, ...]:
+    """The top-level fields ``user_schema`` marks verbatim; the markers are removed from
+    ``decode_schema``. A marker anywhere else is refused rather than ignored."""
+    props = user_schema.get("properties")
+    top = list(props.values()) if isinstance(props, dict) else []
+    for pointer, sub in walk(user_schema):
+        if VERBATIM_KEY in sub and not any(sub is p for p in top):
+            raise SchemaError(
+                f"{VERBATIM_KEY} at {describe_path(pointer)}: only top-level properties can be "
+                "verbatim"
+            )
+    for _, sub in walk(decode_schema):
+        sub.pop(VERBATIM_KEY, None)
+    if not isinstance(props, dict):
+        return ()
+    return tuple(n for n, p in props.items() if isinstance(p, dict) and p.get(VERBATIM_KEY))
 
 
 def schema_fingerprint(schema: Mapping[str, Any]) -> str:

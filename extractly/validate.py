@@ -3,7 +3,8 @@
 The constraint guarantees well-formed JSON for the decode schema; this step removes the nulls
 that stand for absent optional keys, then validates against the user's own schema: with
 Pydantic (including custom validators) for a model, with jsonschema (formats checked) for a
-dict. Keywords the constraint left to this step (``post_checked``) are enforced here.
+dict. Keywords the constraint left to this step (``post_checked``) are enforced here, and so
+are verbatim fields when the text is given (answers from backends without the constraint).
 """
 
 from __future__ import annotations
@@ -16,17 +17,21 @@ import pydantic
 
 from .errors import ExtractionError, OutputValidationError, TruncatedOutputError
 from .schema import SchemaSpec, prune_absent_nulls
+from .verbatim import check_copied
 
 
 class OutputValidator:
-    def __init__(self, spec: SchemaSpec) -> None:
+    def __init__(self, spec: SchemaSpec, verbatim: tuple[str, ...] = ()) -> None:
         self.spec = spec
+        self.verbatim = verbatim
         cls = jsonschema.validators.validator_for(
             spec.user_schema, default=jsonschema.Draft202012Validator
         )
         self._jsonschema = cls(spec.user_schema, format_checker=cls.FORMAT_CHECKER)
 
-    def parse(self, raw_text: str, stop_reason: str) -> Any:
+    def parse(self, raw_text: str, stop_reason: str, source: str | None = None) -> Any:
+        """The user's value from a decoded answer. With ``source`` (the document), verbatim
+        fields must occur in it."""
         if stop_reason == "max_tokens":
             raise TruncatedOutputError(
                 "the output reached max_tokens before the JSON was complete; raise max_tokens "
@@ -39,6 +44,10 @@ class OutputValidator:
             value = json.loads(raw_text)
         except json.JSONDecodeError as exc:
             raise ExtractionError(f"output is not JSON: {exc}", raw_text=raw_text) from exc
+        if source is not None and self.verbatim:
+            why = check_copied(value, self.verbatim, source)
+            if why:
+                raise OutputValidationError(why, raw_text=raw_text)
         value = prune_absent_nulls(value, self.spec.user_schema, self.spec.user_schema)
         return self.validate(value, raw_text)
 
