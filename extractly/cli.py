@@ -81,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the tune learns to copy names it never saw (for data naming few distinct entities)",
     )
     tun.add_argument(
+        "--verbatim",
+        action="store_true",
+        help="tune for verbatim extraction: every top-level free-string value is copied from "
+        "the text (faster tune; extraction with the adapter copies them too)",
+    )
+    tun.add_argument(
         "--precision",
         choices=["auto", "bf16", "fp32"],
         default=TuneDefaults.precision,
@@ -140,6 +146,7 @@ def _tune(args: argparse.Namespace) -> int:
             alpha=2 * args.rank,
             precision=args.precision,
             synthetic_values=args.synthetic_values,
+            verbatim=args.verbatim,
         )
         result = tune(load_schema_ref(args.schema), args.train, out_dir=args.out,
                       model=args.model, config=config)

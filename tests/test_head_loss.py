@@ -43,3 +43,42 @@ def test_fused_head_loss_without_grad_gives_the_same_value() -> None:
         value = train._head_loss(hidden, weight, labels, None)
     expected = torch.nn.functional.cross_entropy(hidden @ weight.T, labels)
     assert value.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("cap", [None, 30.0])
+def test_choice_loss_matches_cross_entropy_over_each_allowed_set(
+    cap: float | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restricted loss (softmax over each position's allowed tokens only) equals plain
+    cross-entropy over those tokens' logits, in value and gradient, across several groups."""
+    monkeypatch.setattr(train, "CHOICE_ROWS", 40)  # force several groups of positions
+    gen = torch.Generator().manual_seed(2)
+    n, dim, vocab = 9, 16, 300
+    weight = torch.randn(vocab, dim, generator=gen, dtype=torch.float64)
+    hidden = torch.randn(n, dim, generator=gen, dtype=torch.float64)
+    choices = [
+        sorted(torch.randperm(vocab, generator=gen)[: 1 + 3 * i].tolist()) for i in range(n)
+    ]
+    labels = [c[len(c) // 2] for c in choices]
+
+    fused_in = hidden.clone().requires_grad_(True)
+    fused = train._choice_loss(fused_in, weight, choices, labels, cap)
+    fused.backward()
+
+    plain_in = hidden.clone().requires_grad_(True)
+    plain = torch.zeros((), dtype=torch.float64)
+    for i, (c, y) in enumerate(zip(choices, labels, strict=True)):
+        logits = plain_in[i] @ weight[c].T
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        plain = plain + torch.nn.functional.cross_entropy(logits[None], torch.tensor([c.index(y)]))
+    plain.backward()
+
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+    assert fused_in.grad is not None and plain_in.grad is not None
+    assert torch.allclose(fused_in.grad, plain_in.grad, rtol=1e-4, atol=1e-7)
+    # a single allowed token is a certain choice: zero loss, zero gradient
+    one = hidden[:1].clone().requires_grad_(True)
+    value = train._choice_loss(one, weight, [[labels[0]]], [labels[0]], cap)
+    value.backward()
+    assert value.item() == 0.0 and one.grad is not None and not one.grad.any()

@@ -62,7 +62,8 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="module")
 def tuned_music(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A second schema's adapter, for hot-swapping (never registered)."""
+    """A second schema's adapter, for hot-swapping (never registered), tuned for verbatim
+    extraction."""
     tmp = tmp_path_factory.mktemp("tune_music")
     train = tmp / "train.jsonl"
     train.write_text("".join(json.dumps(r) + "\n" for r in _rows("train", 12, "PlayMusic")))
@@ -70,7 +71,7 @@ def tuned_music(tmp_path_factory: pytest.TempPathFactory) -> Any:
         _schema("PlayMusic"),
         train,
         out_dir=tmp / "out",
-        config=TuneConfig(max_steps=3, batch_size=4),
+        config=TuneConfig(max_steps=3, batch_size=4, verbatim=True),
         register_adapter=False,
         progress=None,
     )
@@ -126,6 +127,39 @@ def test_bad_line_names_file_and_line(tmp_path: Path) -> None:
                    '{"text": "x", "output": {"city": 3}}\n')
     with pytest.raises(TuneDataError, match=r"bad.jsonl:2: .* at /city"):
         read_pairs(bad, spec)
+
+
+def test_verbatim_tune_ranks_the_allowed_tokens_and_extracts_copies(tuned_music: Any) -> None:
+    """Tuned with verbatim fields: the targets' value tokens are choices among few allowed
+    tokens (the restricted loss), the manifest lists the fields, and an Extractor using the
+    adapter copies them from the text."""
+    from extractly.constraint import compile_constraint
+    from extractly.engine.llama import load_model
+    from extractly.engine.tokenizer import tokenizer_for
+    from extractly.tune.dataset import SMALL_CHOICE, encode, make_pair
+
+    fields = list(_schema("PlayMusic")["properties"])
+    assert tuned_music.manifest["verbatim"] == fields  # every slot is a free string
+    spec = load_schema(_schema("PlayMusic"), Safeguards())
+    llama = load_model(resolve_model_path(None))
+    tok = tokenizer_for(llama)
+    plain = compile_constraint(spec.decode_schema, tok)
+    copying = compile_constraint(spec.decode_schema, tok, verbatim_fields=tuple(fields))
+    pairs = [make_pair(r["text"], r["gold"], spec) for r in _rows("train", 5, "PlayMusic")]
+    small = {}
+    for name, constraint in (("plain", plain), ("verbatim", copying)):
+        encoded = encode(pairs, spec, llama.tokenize, llama.bos, constraint, tok)
+        chosen = [a for e in encoded for a, f in zip(e.allowed, e.free, strict=True) if f]
+        assert all(a is None or 0 < len(a) <= SMALL_CHOICE for a in chosen)
+        small[name] = sum(a is not None for a in chosen) / len(chosen)
+        for e, pair in zip(encoded, pairs, strict=True):  # the same target either way
+            assert tok.decode_bytes(list(e.target)).decode() == pair.target
+    assert small["verbatim"] > 0.9 > small["plain"]  # copying: (almost) every choice is small
+    with Extractor(_schema("PlayMusic"), adapter=tuned_music.adapter) as ex:
+        assert ex.verbatim == tuple(fields)
+        for row in _rows("test", 3, "PlayMusic"):
+            value = ex.run(row["text"]).value
+            assert all(v is None or v in row["text"] for v in value.values())
 
 
 def test_tuned_adapter_extracts_with_only_the_text(tuned: Any) -> None:

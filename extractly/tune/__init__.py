@@ -27,6 +27,7 @@ from ..engine.tokenizer import tokenizer_for
 from ..model_files import resolve_model_path
 from ..options import Safeguards
 from ..schema import load_schema
+from ..verbatim import free_string_properties
 from .augment import synthesize_values
 from .dataset import TuneDataError, data_hash, encode, read_pairs
 from .export import write_adapter
@@ -72,7 +73,11 @@ def tune(
     model_path = resolve_model_path(model)
     llama = load_model(model_path)
     tokenizer = tokenizer_for(llama)
-    constraint = compile_constraint(spec.decode_schema, tokenizer, allow_post_checks=True)
+    verbatim_fields = free_string_properties(spec.decode_schema) if config.verbatim else ()
+    verbatim_fields = tuple(dict.fromkeys([*spec.verbatim, *verbatim_fields]))
+    constraint = compile_constraint(
+        spec.decode_schema, tokenizer, allow_post_checks=True, verbatim_fields=verbatim_fields
+    )
     trained = synthesize_values(pairs, spec.decode_schema, config.synthetic_values, config.seed)
     encoded = encode(
         trained, spec, llama.tokenize, llama.bos if llama.add_bos else None, constraint, tokenizer
@@ -87,6 +92,7 @@ def tune(
         "data_file": str(train_path),
         "data_sha256": data_hash(pairs),
         "pairs": len(pairs),
+        "verbatim": list(verbatim_fields),
         "prompt_template": "BOS + 'Text: <text>\\nJSON:\\n'",
         "metrics": outcome.metrics
         | {

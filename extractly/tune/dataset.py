@@ -23,6 +23,7 @@ from typing import Any
 
 import jsonschema
 import llguidance
+import numpy as np
 
 from ..constraint import CompiledConstraint
 from ..errors import ExtractlyError
@@ -48,6 +49,15 @@ class Encoded:
     free: tuple[bool, ...] = ()
     """Per target token: True where the decoder chooses it, False where the constraint forces
     it. Loss is taken only on chosen tokens (empty: on every target token)."""
+    allowed: tuple[tuple[int, ...] | None, ...] = ()
+    """Per target token: the tokens the constraint allowed there when they are few (at most
+    ``SMALL_CHOICE``), else ``None``. The decoder picks the best allowed token, so where the
+    choice is small the loss is taken over those tokens only (``train.py``)."""
+
+
+SMALL_CHOICE = 2048
+"""Largest allowed set kept per position: a restricted softmax over it costs a tiny fraction of
+the 262k-token head (enum values, null-or-value, words to copy under verbatim fields)."""
 
 
 def read_pairs(path: str | os.PathLike[str], spec: SchemaSpec) -> list[Pair]:
@@ -99,7 +109,7 @@ def encode(
     tokenizer: llguidance.LLTokenizer | None = None,
 ) -> list[Encoded]:
     """Token ids with llama.cpp's tokenizer (``tokenize(str) -> list[int]``), piece by piece as
-    the Extractor tokenizes them.
+    the Extractor tokenizes them. A constraint with verbatim fields is built per pair's text.
 
     With ``constraint`` and ``tokenizer`` the target is the exact token sequence the
     constrained decoder produces when the model chooses the gold bytes: forced runs as the
@@ -115,22 +125,38 @@ def encode(
         if constraint is None or tokenizer is None:
             out.append(Encoded(prompt=tuple(ids), target=tuple(tokenize(pair.target))))
             continue
-        target, free = align(pair.target.encode(), constraint.new_matcher(), tokenizer)
-        out.append(Encoded(prompt=tuple(ids), target=tuple(target), free=tuple(free)))
+        try:
+            target, free, allowed = align(
+                pair.target.encode(), constraint.new_matcher(pair.text), tokenizer
+            )
+        except TuneDataError:
+            if not constraint.verbatim:
+                raise
+            # A verbatim field whose gold value is not in the text (rare labels such as
+            # "RIVER LIBERTY GROVE" for "RIVER RD LIBERTY GROVE RD"): learn the pair as is.
+            target, free, allowed = align(
+                pair.target.encode(), constraint.template.deep_copy(), tokenizer
+            )
+        out.append(
+            Encoded(prompt=tuple(ids), target=tuple(target), free=tuple(free), allowed=allowed)
+        )
     return out
 
 
 def align(
     target: bytes, matcher: llguidance.LLMatcher, tokenizer: llguidance.LLTokenizer
-) -> tuple[list[int], list[bool]]:
-    """Replay the constrained decoder over ``target``: the tokens it would produce and, for
-    each, whether it was chosen (True) or forced by the constraint (False).
+) -> tuple[list[int], list[bool], tuple[tuple[int, ...] | None, ...]]:
+    """Replay the constrained decoder over ``target``: the tokens it would produce, for each
+    whether it was chosen (True) or forced by the constraint (False), and for chosen ones the
+    allowed tokens when there are at most ``SMALL_CHOICE`` of them.
 
     A choice is the canonical first token of the remaining bytes when the constraint allows it,
     else the longest allowed token that is a prefix of them.
     """
     ids: list[int] = []
     free: list[bool] = []
+    allowed: list[tuple[int, ...] | None] = []
+    mask = _MaskBuffer(tokenizer.vocab_size)
     pos = 0
     while True:
         forced = matcher.compute_ff_tokens()
@@ -147,17 +173,35 @@ def align(
             matcher.consume_tokens(forced)
             ids.extend(forced)
             free.extend([False] * len(forced))
+            allowed.extend([None] * len(forced))
         if matcher.is_stopped() or pos >= len(target):
             break
+        choices = mask.small_choice(matcher)
         tok = _choice(target[pos:], matcher, tokenizer)
         if not matcher.consume_token(tok):
             raise TuneDataError(f"the constraint rejects the target at byte {pos}")
         ids.append(tok)
         free.append(True)
+        allowed.append(choices)
         pos += len(tokenizer.decode_bytes([tok]))
     if pos != len(target):
         raise TuneDataError(f"the constraint ends the output at byte {pos} of {len(target)}")
-    return ids, free
+    return ids, free, tuple(allowed)
+
+
+class _MaskBuffer:
+    """The constraint's allowed-token mask, read into one reused buffer."""
+
+    def __init__(self, vocab_size: int) -> None:
+        self.words = np.zeros((vocab_size + 31) // 32, dtype=np.int32)
+
+    def small_choice(self, matcher: llguidance.LLMatcher) -> tuple[int, ...] | None:
+        matcher.unsafe_compute_mask_ptr(self.words.ctypes.data, self.words.nbytes)
+        bits = self.words.view(np.uint32)
+        if int(np.count_nonzero(bits)) > SMALL_CHOICE:  # a word holds at least one token
+            return None
+        ids = np.flatnonzero(np.unpackbits(self.words.view(np.uint8), bitorder="little"))
+        return tuple(int(i) for i in ids) if ids.size <= SMALL_CHOICE else None
 
 
 _WINDOW = 64

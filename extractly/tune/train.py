@@ -67,6 +67,11 @@ class TuneConfig:
     for train data that names few distinct entities, so the tune learns to copy them."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     """Dtype of the frozen base weights: "auto" is bf16 where the CPU computes it natively."""
+    verbatim: bool = False
+    """Tune for verbatim extraction of every top-level free string (``extractly.verbatim``):
+    the target is replayed through the verbatim constraint, so a value's tokens are chosen
+    among the words of the text and the loss there skips the full output head. Extractors
+    using the adapter copy those fields too (the manifest lists them)."""
 
 
 @dataclass
@@ -234,20 +239,25 @@ def _clip(e: Encoded, max_len: int) -> Encoded:
     room = max_len - len(e.target)
     if room <= 1 or len(e.prompt) <= room:
         return e
-    return Encoded(prompt=e.prompt[:room], target=e.target, free=e.free)
+    return Encoded(prompt=e.prompt[:room], target=e.target, free=e.free, allowed=e.allowed)
 
 
 def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
-    """Mean cross-entropy over the target tokens of ``batch`` and the number of those tokens."""
+    """Mean cross-entropy over the chosen target tokens of ``batch`` and how many there are.
+
+    Where the constraint allowed few tokens (``Encoded.allowed``) the softmax is over those
+    only: the decoder picks the best allowed token, so that ranking is all there is to learn,
+    and it skips the 262k-token head there. Elsewhere the softmax is over the whole vocabulary.
+    """
     import torch
 
     seqs = [list(e.prompt) + list(e.target) for e in batch]
     width = max(len(s) for s in seqs)
     ids = torch.zeros((len(seqs), width), dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    rows: list[int] = []
-    cols: list[int] = []
-    labels: list[int] = []
+    full: tuple[list[int], list[int], list[int]] = ([], [], [])
+    small: tuple[list[int], list[int], list[int]] = ([], [], [])
+    choices: list[tuple[int, ...]] = []
     for b, (e, s) in enumerate(zip(batch, seqs, strict=True)):
         ids[b, : len(s)] = torch.tensor(s)
         mask[b, : len(s)] = 1
@@ -255,14 +265,105 @@ def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
         for k, tok in enumerate(e.target):
             if e.free and not e.free[k]:
                 continue  # forced by the constraint at extraction time: nothing to learn
+            few = e.allowed[k] if e.allowed else None
+            rows, cols, labels = full if few is None else small
             rows.append(b)
             cols.append(p + k - 1)  # the position whose output predicts target token k
             labels.append(tok)
+            if few is not None:
+                choices.append(few)
     hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
-    picked = hidden[torch.tensor(rows), torch.tensor(cols)]
     cap = getattr(model.config, "final_logit_softcapping", None)
-    loss = _head_loss(picked, model.lm_head.weight, torch.tensor(labels), cap)
-    return loss, len(labels)
+    weight = model.lm_head.weight
+    n = len(full[2]) + len(small[2])
+    total = hidden.new_zeros((), dtype=torch.float32)
+    if full[2]:
+        picked = hidden[torch.tensor(full[0]), torch.tensor(full[1])]
+        total = total + _head_loss(picked, weight, torch.tensor(full[2]), cap) * len(full[2])
+    if small[2]:
+        picked = hidden[torch.tensor(small[0]), torch.tensor(small[1])]
+        total = total + _choice_loss(picked, weight, choices, small[2], cap)
+    return total / max(1, n), n
+
+
+CHOICE_ROWS = 65536
+"""Head rows gathered at once by the restricted loss (65536 x 640 bf16 is 84 MB)."""
+
+
+def _choice_loss(
+    hidden: Any,
+    weight: Any,
+    choices: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    cap: float | None,
+) -> Any:
+    """Summed cross-entropy of each position's label against its own allowed tokens only.
+
+    Positions go in groups of at most ``CHOICE_ROWS`` allowed tokens, laid end to end
+    (segment ``i`` holds position ``i``'s): logits are row-wise dot products with their head
+    rows, log-sum-exp is taken per segment, and the gradient with respect to ``hidden`` is
+    formed in the same pass.
+    """
+    import torch
+
+    groups: list[tuple[int, int]] = []
+    begin, rows_in = 0, 0
+    for i, c in enumerate(choices):
+        if rows_in and rows_in + len(c) > CHOICE_ROWS:
+            groups.append((begin, i))
+            begin, rows_in = i, 0
+        rows_in += len(c)
+    groups.append((begin, len(choices)))
+    want_grad = torch.is_grad_enabled() and hidden.requires_grad
+
+    def group_loss(h: Any, lo: int, hi: int) -> tuple[Any, Any]:
+        part = choices[lo:hi]
+        flat = torch.tensor([t for c in part for t in c], dtype=torch.long)
+        sizes = torch.tensor([len(c) for c in part])
+        seg = torch.repeat_interleave(torch.arange(len(part)), sizes)
+        starts = sizes.cumsum(0) - sizes
+        label_at = starts + torch.tensor(
+            [list(c).index(y) for c, y in zip(part, labels[lo:hi], strict=True)]
+        )
+        rows = weight[flat]  # the head rows of every allowed token in the group
+        z = (h[seg].to(rows.dtype) * rows).sum(-1).float()
+        t = None
+        if cap:
+            t = torch.tanh(z / cap)
+            z = t * cap
+        n = len(part)
+        peak = torch.full((n,), -torch.inf).scatter_reduce(0, seg, z, "amax")
+        e = torch.exp(z - peak[seg])
+        lse = peak + torch.zeros(n).index_add_(0, seg, e).log()
+        loss = (lse - z[label_at]).sum()
+        if not want_grad:
+            return loss, None
+        g = e / torch.exp(lse - peak)[seg]  # softmax within each segment
+        g[label_at] -= 1.0
+        if t is not None:
+            g *= 1.0 - t * t
+        grad = torch.zeros(n, rows.shape[1]).index_add_(0, seg, g[:, None] * rows.float())
+        return loss, grad
+
+    class _ChoiceLoss(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, h: Any) -> Any:
+            total = torch.zeros((), dtype=torch.float32)
+            grads = []
+            for lo, hi in groups:
+                loss, grad = group_loss(h[lo:hi], lo, hi)
+                total += loss
+                grads.append(grad)
+            if want_grad:
+                ctx.save_for_backward(torch.cat(grads).to(h.dtype))
+            return total
+
+        @staticmethod
+        def backward(ctx: Any, grad_out: Any) -> Any:
+            (grad_h,) = ctx.saved_tensors
+            return grad_h * grad_out.to(grad_h.dtype)
+
+    return _ChoiceLoss.apply(hidden)  # type: ignore[no-untyped-call]
 
 
 HEAD_CHUNK = 64
@@ -295,10 +396,11 @@ def _head_loss(hidden: Any, weight: Any, labels: Any, cap: float | None) -> Any:
                 lse = torch.logsumexp(z, dim=-1)
                 total += (lse - z.gather(1, y[:, None]).squeeze(1)).sum()
                 if want_grad:
-                    g = torch.exp(z - lse[:, None])
+                    # softmax minus one-hot, in place in the logits' buffer (no second copy)
+                    g = z.sub_(lse[:, None]).exp_()
                     g[torch.arange(y.shape[0]), y] -= 1.0
                     if cap:
-                        g *= 1.0 - t * t
+                        g *= t.mul_(t).neg_().add_(1.0)
                     grads.append(g.to(weight.dtype) @ weight)
             n = max(1, h.shape[0])
             if want_grad:
