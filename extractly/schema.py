@@ -309,7 +309,7 @@ def prune_absent_nulls(value: Any, schema: Mapping[str, Any], root: Mapping[str,
     Under ``all_keys_present`` the decoder writes ``null`` for an optional property it found no
     value for; the user's schema may not admit ``null`` there (it admits absence instead).
     """
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
         props = schema["properties"]
         required = set(schema.get("required", []))
@@ -317,7 +317,8 @@ def prune_absent_nulls(value: Any, schema: Mapping[str, Any], root: Mapping[str,
             sub = props.get(key)
             if sub is None:
                 continue
-            if value[key] is None and key not in required and not allows_null(_resolve(sub, root)):
+            nullable = allows_null(resolve_ref(sub, root))
+            if value[key] is None and key not in required and not nullable:
                 del value[key]
             else:
                 value[key] = prune_absent_nulls(value[key], sub, root)
@@ -331,7 +332,8 @@ def prune_absent_nulls(value: Any, schema: Mapping[str, Any], root: Mapping[str,
     return value
 
 
-def _resolve(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
+def resolve_ref(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``schema`` with local ``$ref``s followed (``{}`` when one points nowhere)."""
     seen = 0
     while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) and seen < 32:
         ref: str = schema["$ref"]

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SchemaError
+from .schema import resolve_ref
 
 _UNSUPPORTED_STRING_KEYS = ("enum", "const", "pattern", "format")
 _NULL = '"null"'
@@ -149,11 +150,11 @@ def _lark_string(json_literal: str) -> str:
 
 
 def _field(name: str, prop: Any, root: Mapping[str, Any]) -> VerbatimField:
-    schema = _resolve(prop, root)
+    schema = resolve_ref(prop, root)
     nullable = False
     options = schema.get("anyOf") if isinstance(schema, dict) else None
     if isinstance(options, list):
-        branches = [_resolve(o, root) for o in options]
+        branches = [resolve_ref(o, root) for o in options]
         nulls = [b for b in branches if b.get("type") == "null"]
         others = [b for b in branches if b.get("type") != "null"]
         if len(others) != 1 or len(nulls) + len(others) != len(branches):
@@ -184,19 +185,3 @@ def _refuse(name: str, why: str) -> SchemaError:
         f"field {name!r} cannot be verbatim: {why}. Verbatim fields are top-level free strings, "
         "optionally nullable."
     )
-
-
-def _resolve(schema: Any, root: Mapping[str, Any]) -> Any:
-    seen = 0
-    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 32:
-        ref: str = schema["$ref"]
-        if not ref.startswith("#/"):
-            break
-        node: Any = root
-        for part in ref[2:].split("/"):
-            node = node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(
-                node, dict
-            ) else {}
-        schema = node
-        seen += 1
-    return schema

@@ -242,3 +242,42 @@ def test_two_adapters_alternating_in_one_process_equal_separate_processes(
 
     assert separate(_schema(), tuned.adapter, weather) == alternating["weather"]
     assert separate(_schema("PlayMusic"), tuned_music.adapter, music) == alternating["music"]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # transformers deprecations inside peft
+def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
+    """A batch split into micro batches (the default bounds peak memory) gets the gradient of
+    the whole batch, weighted by chosen tokens."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from extractly.constraint import compile_constraint
+    from extractly.engine.llama import load_model
+    from extractly.engine.tokenizer import tokenizer_for
+    from extractly.tune.dataset import encode, make_pair
+    from extractly.tune.registry import file_sha256
+    from extractly.tune.train import _accumulate, load_base
+
+    spec = load_schema(_schema(), Safeguards())
+    path = resolve_model_path(None)
+    llama = load_model(path)
+    tok = tokenizer_for(llama)
+    constraint = compile_constraint(spec.decode_schema, tok)
+    pairs = [make_pair(r["text"], r["gold"], spec) for r in _rows("train", 5)]
+    batch = encode(pairs, spec, llama.tokenize, llama.bos, constraint, tok)
+    torch.manual_seed(0)
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "down_proj"])
+    model = get_peft_model(load_base(path, file_sha256(path)), config)
+    inner = model.get_base_model()
+    for p in model.parameters():  # B starts at zero; move it so that A gets a gradient too
+        if p.requires_grad:
+            p.data.normal_(0, 0.02)
+    grads = []
+    values = []
+    for micro in (5, 2):
+        model.zero_grad(set_to_none=True)
+        values.append(float(_accumulate(inner, batch, micro)))
+        grads.append([p.grad.clone() for p in model.parameters() if p.requires_grad])
+    assert values[0] == pytest.approx(values[1], rel=1e-5)
+    for whole, split in zip(*grads, strict=True):
+        assert torch.allclose(whole, split, rtol=1e-3, atol=1e-6)

@@ -67,6 +67,10 @@ class TuneConfig:
     for train data that names few distinct entities, so the tune learns to copy them."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     """Dtype of the frozen base weights: "auto" is bf16 where the CPU computes it natively."""
+    micro_batch: int = 4
+    """Sequences per forward/backward pass; a batch's gradient is accumulated over its micro
+    batches (weighted by their chosen tokens, so it equals the whole batch's). Bounds the
+    activations kept for the backward pass: peak RSS, not the result."""
     verbatim: bool = False
     """Tune for verbatim extraction of every top-level free string (``extractly.verbatim``):
     the target is replayed through the verbatim constraint, so a value's tokens are chosen
@@ -188,9 +192,8 @@ def train_lora(
             if step >= total:
                 break
             batch = [train[j] for j in order[i : i + config.batch_size]]
-            loss, _ = _loss(inner, batch)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = _accumulate(inner, batch, config.micro_batch)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             scheduler.step()
@@ -232,6 +235,24 @@ def train_lora(
         | {"target_modules": list(config.target_modules)},
     }
     return TrainOutcome(lora=best_state, metrics=metrics)
+
+
+def _accumulate(model: Any, batch: Sequence[Encoded], micro: int) -> Any:
+    """Backpropagate the mean loss over the chosen tokens of ``batch``, ``micro`` sequences at
+    a time; return that mean (detached)."""
+    import torch
+
+    parts = [batch[k : k + max(1, micro)] for k in range(0, len(batch), max(1, micro))]
+    counts = [sum(sum(e.free) if e.free else len(e.target) for e in p) for p in parts]
+    total = max(1, sum(counts))
+    value = torch.zeros(())
+    for part, count in zip(parts, counts, strict=True):
+        if not count:
+            continue
+        loss, _ = _loss(model, part)
+        (loss * (count / total)).backward()
+        value += loss.detach() * (count / total)
+    return value
 
 
 def _clip(e: Encoded, max_len: int) -> Encoded:
