@@ -1,5 +1,6 @@
 """Synthetic-value augmentation for ``extractly tune``: free-text values are replaced in the
-text and in the target alike; everything else is left as it was."""
+text and in the target alike, enum values the text says are swapped for other values of the
+enum; everything else is left as it was."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from extractly.options import Safeguards
 from extractly.schema import load_schema
-from extractly.tune.augment import free_string_fields, synthesize_values
+from extractly.tune.augment import enum_fields, free_string_fields, synthesize_values
 from extractly.tune.dataset import make_pair
 
 SCHEMA: dict[str, Any] = {
@@ -54,7 +55,11 @@ def test_rewritten_pairs_name_new_values_in_text_and_target_alike() -> None:
     for before, after in zip(pairs, out, strict=True):
         old, new = json.loads(before.target), json.loads(after.target)
         assert list(new) == list(old)  # key order kept
-        assert new["area"] == old["area"] and new["code"] is None
+        assert new["code"] is None
+        if old["area"] is None or old["area"] not in before.text:
+            assert new["area"] == old["area"]
+        else:  # said in the text: maybe swapped for the other value, in both places
+            assert new["area"] in after.text
         for field in ("name", "near"):
             if old[field] is None:
                 assert new[field] is None
@@ -74,3 +79,37 @@ def test_share_and_seed_decide_which_pairs_change() -> None:
     half = synthesize_values(pairs, spec.decode_schema, share=0.5, seed=1)
     assert sum(a != b for a, b in zip(pairs, half, strict=True)) in (3, 4)
     assert half == synthesize_values(pairs, spec.decode_schema, share=0.5, seed=1)
+
+
+def test_enum_values_said_in_the_text_are_swapped_evenly() -> None:
+    """A value the train split hardly says ("pub") comes out about as often as the others."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "kind": {"anyOf": [{"enum": ["coffee shop", "pub", "restaurant"]}, {"type": "null"}]},
+            "price": {"enum": ["high", "cheap"]},
+            "rating": {"enum": ["high", "low"]},  # shares "high" with price: never swapped
+        },
+        "required": ["kind", "price", "rating"],
+    }
+    spec = load_schema(schema, Safeguards())
+    assert list(enum_fields(spec.decode_schema)) == ["kind"]
+    texts = [("A coffee shop with high prices and a high rating.", "coffee shop")] * 60 + [
+        ("Coffee shop, then another coffee shop.", "coffee shop"),  # said twice: left alone
+        ("A place to eat.", None),
+    ]
+    pairs = [
+        make_pair(t, {"kind": k, "price": "high", "rating": "high"}, spec) for t, k in texts
+    ]
+    out = synthesize_values(pairs, spec.decode_schema, share=1.0, seed=0)
+    kinds = [json.loads(p.target)["kind"] for p in out[:60]]
+    assert {kinds.count(k) for k in ("coffee shop", "pub", "restaurant")} <= set(range(10, 31))
+    for after, kind in zip(out[:60], kinds, strict=True):
+        assert after.text == f"A {kind} with high prices and a high rating."
+        assert json.loads(after.target)["price"] == "high"
+    assert out[60:] == pairs[60:]
+    capital = [make_pair("Coffee shop in town.", {"kind": "coffee shop", "price": "high",
+                                                  "rating": "low"}, spec)] * 12
+    for after in synthesize_values(capital, spec.decode_schema, share=1.0, seed=5):
+        kind = json.loads(after.target)["kind"]
+        assert after.text == f"{kind[0].upper()}{kind[1:]} in town."  # sentence case kept

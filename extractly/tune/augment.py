@@ -11,7 +11,14 @@ whole words is replaced, in the text and in the target alike, by a new value of 
 a multi-word value gets a first word drawn from the first words of that field's multi-word
 values in the data and other words from their other words; a one-word value gets a one-word
 value or an inner word. The result has names that never repeat, so the only way to get them
-right is to copy them. Pure: no model, no I/O.
+right is to copy them.
+
+Enum fields get the same treatment where the text says the value itself: a string enum value
+that occurs once in the text as whole words (ignoring case) and belongs to no other field is
+swapped, in text and target, for another value of that enum drawn uniformly. A train split
+whose documents almost never say one value (E2E's: 4 pubs in 4,299 records, against 396 in
+the first 1,000 test documents) otherwise teaches the tune that the value does not exist.
+Pure: no model, no I/O.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ def synthesize_values(
     if share <= 0 or not pairs:
         return list(pairs)
     fields = free_string_fields(decode_schema)
+    enums = enum_fields(decode_schema)
     objects = [json.loads(p.target) for p in pairs]
     words = {f: _word_pools([o.get(f) for o in objects]) for f in fields}
     known = {f: {o.get(f) for o in objects} for f in fields}
@@ -68,8 +76,46 @@ def synthesize_values(
                 continue
             text = re.sub(_pattern(value), new.replace("\\", "\\\\"), text)
             obj = {**obj, f: new}
+        for f, values in enums.items():
+            text, obj = _swap_enum(text, obj, f, values, rng)
         out.append(Pair(text=text, target=compact_json(obj)))
     return out
+
+
+def enum_fields(decode_schema: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Top-level properties with a string enum (possibly nullable) of two or more values whose
+    values belong to no other such property: field -> its string values."""
+    found: dict[str, list[str]] = {}
+    for name, sub in (decode_schema.get("properties") or {}).items():
+        options = sub.get("anyOf", [sub]) if isinstance(sub, Mapping) else []
+        values = [
+            v for o in options if isinstance(o, Mapping) for v in o.get("enum", [])
+            if isinstance(v, str) and v.strip()
+        ]
+        if len(values) >= 2:
+            found[name] = values
+    shared = {v.lower() for f, vs in found.items() for g, ws in found.items() if f != g
+              for v in vs if v.lower() in {w.lower() for w in ws}}
+    return {f: vs for f, vs in found.items() if not {v.lower() for v in vs} & shared}
+
+
+def _swap_enum(
+    text: str, obj: dict[str, Any], field: str, values: list[str], rng: random.Random
+) -> tuple[str, dict[str, Any]]:
+    value = obj.get(field)
+    if not isinstance(value, str) or value not in values:
+        return text, obj
+    pattern = re.compile(_pattern(value), re.IGNORECASE)
+    spots = list(pattern.finditer(text))
+    if len(spots) != 1:
+        return text, obj  # not said, or said twice: which one is the field's is unclear
+    new = rng.choice(values)
+    if new == value:
+        return text, obj
+    said = spots[0].group(0)
+    shown = new[:1].upper() + new[1:] if said[:1].isupper() and not value[:1].isupper() else new
+    text = text[: spots[0].start()] + shown + text[spots[0].end() :]
+    return text, {**obj, field: new}
 
 
 def _word_pools(values: Sequence[Any]) -> tuple[list[str], list[str], list[str]]:
