@@ -66,9 +66,9 @@ class CompiledConstraint:
     template: llguidance.LLMatcher
     verbatim: tuple[verbatim.VerbatimField, ...] = ()
     """Fields copied from the document: the grammar is then built per document."""
-    schema: JSON | None = None
+    verbatim_template: str = ""
+    """The grammar for those fields without the document (``verbatim.grammar_template``)."""
     tokenizer: llguidance.LLTokenizer | None = None
-    options: JSON | None = None
 
     def new_matcher(self, text: str = "") -> llguidance.LLMatcher:
         """A fresh matcher in the start state for the document ``text``.
@@ -78,8 +78,8 @@ class CompiledConstraint:
         """
         if not self.verbatim:
             return self.template.deep_copy()
-        assert self.schema is not None and self.tokenizer is not None and self.options is not None
-        grammar = verbatim.grammar(self.schema, self.verbatim, text, self.options)
+        assert self.tokenizer is not None
+        grammar = verbatim.grammar_for(self.verbatim_template, text)
         matcher = llguidance.LLMatcher(self.tokenizer, grammar, log_level=0)
         if matcher.is_error():  # the grammar was checked at compile time with a sample text
             raise UnsupportedSchemaError(
@@ -152,8 +152,8 @@ def _with_verbatim(
 ) -> CompiledConstraint:
     fields = verbatim.plan(schema, names)
     options = dict(_COMPILE_OPTIONS, lenient=bool(compiled.post_checked))
-    sample = verbatim.grammar(schema, fields, "a sample text", options)
-    error = _validate(sample, tokenizer)
+    template = verbatim.grammar_template(schema, fields, options)
+    error = _validate(verbatim.grammar_for(template, "a sample text"), tokenizer)
     if error:
         raise SchemaError(f"the verbatim fields {list(names)} cannot be compiled: {error}")
     return CompiledConstraint(
@@ -162,9 +162,8 @@ def _with_verbatim(
         compiled.post_checked,
         compiled.template,
         verbatim=fields,
-        schema=schema,
+        verbatim_template=template,
         tokenizer=tokenizer,
-        options=options,
     )
 
 

@@ -48,7 +48,7 @@ from .result import Attempt, Extraction, Usage
 from .schema import Example, SchemaSpec, load_schema
 from .spans import source_spans
 from .validate import OutputValidator
-from .verbatim import free_string_properties
+from .verbatim import verbatim_fields
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -105,8 +105,8 @@ class Extractor(Generic[T]):
                 "an adapter replaces the prompt: pass either adapter= or examples= / "
                 "instructions=, not both"
             )
-        self.verbatim: tuple[str, ...] = _verbatim_fields(
-            self.spec, options.get("verbatim"), self.adapter_path
+        self.verbatim: tuple[str, ...] = verbatim_fields(
+            self.spec, options.get("verbatim"), _tuned_verbatim(self.adapter_path)
         )
         self.constraint: CompiledConstraint = compile_constraint(
             self.spec.decode_schema,
@@ -416,22 +416,6 @@ def _chain_for(extractor: Extractor[Any], options: ExtractorOptions) -> Chain | 
         deadline=options.get("deadline"),
         distill_log=options.get("distill_log"),
     )
-
-
-def _verbatim_fields(
-    spec: SchemaSpec, option: Sequence[str] | bool | None, adapter: Path | None
-) -> tuple[str, ...]:
-    """The fields to copy from the text: what ``verbatim=`` says, else the schema's markers
-    and those the adapter was tuned with (its manifest's ``verbatim``)."""
-    if option is None:
-        return tuple(dict.fromkeys([*spec.verbatim, *_tuned_verbatim(adapter)]))
-    if option is True:
-        return free_string_properties(spec.decode_schema)
-    if option is False:
-        return ()
-    if isinstance(option, str):
-        raise TypeError(f"verbatim= takes a list of field names, not the string {option!r}")
-    return tuple(dict.fromkeys([*spec.verbatim, *option]))
 
 
 def _tuned_verbatim(adapter: Path | None) -> tuple[str, ...]:

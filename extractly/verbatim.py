@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import SchemaError
-from .schema import resolve_ref
+from .schema import SchemaSpec, resolve_ref
 
 _UNSUPPORTED_STRING_KEYS = ("enum", "const", "pattern", "format")
 _NULL = '"null"'
+_SOURCE = "\x00verbatim-source\x00"
+"""Stands for the document's lexeme in a grammar template (never in a schema's JSON)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,23 @@ def plan(decode_schema: Mapping[str, Any], names: Iterable[str]) -> tuple[Verbat
     return tuple(fields[n] for n in props if n in fields)
 
 
+def verbatim_fields(
+    spec: SchemaSpec, option: Sequence[str] | bool | None, tuned: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The fields to copy from the text under the ``verbatim=`` option: ``True`` every
+    top-level free string, ``False`` none, a list those plus the schema's markers, ``None``
+    the markers and ``tuned`` (the fields an adapter was tuned to copy)."""
+    if option is None:
+        return tuple(dict.fromkeys([*spec.verbatim, *tuned]))
+    if option is True:
+        return free_string_properties(spec.decode_schema)
+    if option is False:
+        return ()
+    if isinstance(option, str):
+        raise TypeError(f"verbatim= takes a list of field names, not the string {option!r}")
+    return tuple(dict.fromkeys([*spec.verbatim, *option]))
+
+
 def free_string_properties(decode_schema: Mapping[str, Any]) -> tuple[str, ...]:
     """Top-level properties that could be verbatim (for ``verbatim=True``)."""
     props = decode_schema.get("properties")
@@ -84,13 +103,13 @@ def free_string_properties(decode_schema: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def grammar(
+def grammar_template(
     decode_schema: Mapping[str, Any],
     fields: tuple[VerbatimField, ...],
-    text: str,
     options: Mapping[str, Any],
 ) -> str:
-    """The Lark grammar that decodes ``decode_schema`` with ``fields`` copied from ``text``.
+    """The Lark grammar that decodes ``decode_schema`` with ``fields`` copied from a text, with
+    the text left out: ``grammar_for`` puts a document's in. Built once per constraint.
 
     ``options`` are llguidance's JSON options (separators, whitespace, lenient), applied to
     every inline ``%json`` value.
@@ -100,7 +119,6 @@ def grammar(
     defs = {k: decode_schema[k] for k in ("$defs", "definitions") if k in decode_schema}
     item_sep = json.dumps(str(options.get("item_separator", ",")))
     key_sep = json.dumps(str(options.get("key_separator", ":")))
-    source = json.dumps(text, ensure_ascii=False)[1:-1]
     rules: list[str] = []
     parts: list[str] = []
     for index, (name, prop) in enumerate(props.items()):
@@ -110,9 +128,10 @@ def grammar(
         parts.extend([_lark_string(json.dumps(name, ensure_ascii=False)), key_sep, rule])
         spec = by_name.get(name)
         if spec is None:
-            sub = copy.deepcopy(prop) if isinstance(prop, dict) else {"const": prop}
             if isinstance(prop, bool):
-                sub = {} if prop else {"not": {}}
+                sub: dict[str, Any] = {} if prop else {"not": {}}
+            else:
+                sub = copy.deepcopy(prop) if isinstance(prop, dict) else {"const": prop}
             sub.update(defs)
             sub["x-guidance"] = dict(options)
             rules.append(f"{rule}: %json {json.dumps(sub, ensure_ascii=False)}")
@@ -121,10 +140,17 @@ def grammar(
         value = f'"\\"" {terminal} "\\""'
         rules.append(f"{rule}: {value} | {_NULL}" if spec.nullable else f"{rule}: {value}")
         upper = "" if spec.max_length is None else str(spec.max_length)
-        lexeme = json.dumps({"substring_words": source}, ensure_ascii=False)
-        rules.append(f"{terminal}: %regex {lexeme} & /.{{{max(1, spec.min_length)},{upper}}}/")
+        rules.append(f"{terminal}: %regex {_SOURCE} & /.{{{max(1, spec.min_length)},{upper}}}/")
     start = 'start: "{" ' + " ".join(parts) + ' "}"'
     return "\n".join([start, *rules]) + "\n"
+
+
+def grammar_for(template: str, text: str) -> str:
+    """``template`` (from ``grammar_template``) with ``text`` as the source of every verbatim
+    value: a ``substring_words`` lexeme over the text as it appears inside a JSON string."""
+    source = json.dumps(text, ensure_ascii=False)[1:-1]
+    lexeme = json.dumps({"substring_words": source}, ensure_ascii=False)
+    return template.replace(_SOURCE, lexeme)
 
 
 def check_copied(value: Any, fields: Iterable[str], text: str) -> str | None:

@@ -27,7 +27,7 @@ from ..engine.tokenizer import tokenizer_for
 from ..model_files import resolve_model_path
 from ..options import Safeguards
 from ..schema import load_schema
-from ..verbatim import free_string_properties
+from ..verbatim import verbatim_fields
 from .augment import synthesize_values
 from .dataset import TuneDataError, data_hash, encode, read_pairs
 from .export import write_adapter
@@ -73,10 +73,9 @@ def tune(
     model_path = resolve_model_path(model)
     llama = load_model(model_path)
     tokenizer = tokenizer_for(llama)
-    verbatim_fields = free_string_properties(spec.decode_schema) if config.verbatim else ()
-    verbatim_fields = tuple(dict.fromkeys([*spec.verbatim, *verbatim_fields]))
+    copied = verbatim_fields(spec, True if config.verbatim else None)
     constraint = compile_constraint(
-        spec.decode_schema, tokenizer, allow_post_checks=True, verbatim_fields=verbatim_fields
+        spec.decode_schema, tokenizer, allow_post_checks=True, verbatim_fields=copied
     )
     trained = synthesize_values(pairs, spec.decode_schema, config.synthetic_values, config.seed)
     encoded = encode(
@@ -92,7 +91,7 @@ def tune(
         "data_file": str(train_path),
         "data_sha256": data_hash(pairs),
         "pairs": len(pairs),
-        "verbatim": list(verbatim_fields),
+        "verbatim": list(copied),
         "prompt_template": "BOS + 'Text: <text>\\nJSON:\\n'",
         "metrics": outcome.metrics
         | {
