@@ -103,25 +103,35 @@ class PathScore:
 
 def score(
     extractor: Extractor[Any], records: Sequence[Record], schema: dict[str, Any]
-) -> PathScore:
+) -> tuple[PathScore, dict[str, PathScore]]:
+    """The path's score over ``records``, and per source file of the set (``source_of``)."""
     start = time.perf_counter()
     results = list(extractor.run_many([r.text for r in records], return_exceptions=True))
     out = PathScore(seconds=time.perf_counter() - start)
+    sources: dict[str, PathScore] = {}
     for record, result in zip(records, results, strict=True):
+        one = PathScore(docs=1)
         value = None if isinstance(result, BaseException) else result.value
         if not isinstance(result, BaseException):
             usage = result.usage
-            out.prompt_tokens += usage.prompt_tokens + usage.cached_prompt_tokens
+            one.prompt_tokens = usage.prompt_tokens + usage.cached_prompt_tokens
         ok = value is not None and is_valid(value, schema)
         pred = value if ok and isinstance(value, dict) else {}
-        out.docs += 1
-        out.valid += ok
-        out.slots = out.slots + score_slots(pred if ok else None, record.gold)
+        one.valid = int(ok)
+        one.slots = score_slots(pred if ok else None, record.gold)
         same = [normalize(pred.get(k)) == normalize(v) for k, v in record.gold.items()]
-        out.fields += len(same)
-        out.fields_right += sum(same)
-        out.exact += all(same)
-    return out
+        one.fields = len(same)
+        one.fields_right = sum(same)
+        one.exact = int(all(same))
+        out = out.add(one)
+        source = source_of(record)
+        sources[source] = sources.get(source, PathScore()).add(one)
+    return out, sources
+
+
+def source_of(record: Record) -> str:
+    """The source file a record came from, by its id ("usaddress-us50-12" -> "usaddress-us50")."""
+    return record.id.rsplit("-", 1)[0]
 
 
 def tune_child(
@@ -269,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.tune_only:
                 continue
             with Extractor(schema, adapter=adapter, verbatim=args.verbatim) as ex:
-                tuned = score(ex, records, schema)
+                tuned, tuned_sources = score(ex, records, schema)
             shots = pick_examples(pool, name, N_SHOTS)
             base_records = records[: args.base_docs] if args.base_docs else records
             with Extractor(
@@ -277,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 examples=[{"text": s.text, "output": s.gold} for s in shots],
                 verbatim=args.verbatim,
             ) as ex:
-                base = score(ex, base_records, schema)
+                base, _ = score(ex, base_records, schema)
             set_scores = per_set.setdefault(dataset, {"base": PathScore(), "tuned": PathScore()})
             set_scores["base"] = set_scores["base"].add(base)
             set_scores["tuned"] = set_scores["tuned"].add(tuned)
@@ -285,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "set": dataset, "schema": name, "train_records": len(pool), "tuning": tuning,
                 "base": base.summary(), "tuned": tuned.summary(),
             })
+            if len(tuned_sources) > 1:  # US addresses: two files labelled differently
+                rows[-1]["tuned_by_source"] = {
+                    k: v.summary() | {"s_per_doc": None} for k, v in tuned_sources.items()
+                }
             print_row(rows[-1])
     totals = {
         dataset: {path: s.summary() for path, s in scores.items()}
@@ -330,9 +344,10 @@ def print_table(rows: list[dict[str, Any]], totals: dict[str, dict[str, Any]]) -
         extra = ""
         if tune is not None and "wall_seconds" in tune:
             extra = f" {tune['wall_seconds']:>7.0f} {tune['peak_rss_mb']:>7.0f}"
+        pace = "-" if s["s_per_doc"] is None else f"{s['s_per_doc']:.3f}"
         print(
             f"{label:34} {path:6} {s['docs']:>5} {s['slot_f1']:>7.3f} {s['field_accuracy']:>8.3f} "
-            f"{s['exact_match']:>6.3f} {s['valid_rate']:>6.2f} {s['s_per_doc']:>6.3f} "
+            f"{s['exact_match']:>6.3f} {s['valid_rate']:>6.2f} {pace:>6} "
             f"{s['prompt_tokens_per_doc']:>10.1f}{extra}"
         )
 
@@ -340,6 +355,8 @@ def print_table(rows: list[dict[str, Any]], totals: dict[str, dict[str, Any]]) -
         label = f"{row['set']}/{row['schema']}"
         line(label, "base", row["base"], None)
         line(label, "tuned", row["tuned"], row["tuning"])
+        for source, summary in row.get("tuned_by_source", {}).items():
+            line(f"  {source}", "tuned", summary, None)
     for dataset, scores in totals.items():
         for path, s in scores.items():
             line(f"{dataset} (all)", path, s, None)
