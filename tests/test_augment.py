@@ -9,7 +9,12 @@ from typing import Any
 
 from extractly.options import Safeguards
 from extractly.schema import load_schema
-from extractly.tune.augment import enum_fields, free_string_fields, synthesize_values
+from extractly.tune.augment import (
+    CONNECTORS,
+    enum_fields,
+    free_string_fields,
+    synthesize_values,
+)
 from extractly.tune.dataset import make_pair
 
 SCHEMA: dict[str, Any] = {
@@ -51,7 +56,7 @@ def test_rewritten_pairs_name_new_values_in_text_and_target_alike() -> None:
     out = synthesize_values(pairs, spec.decode_schema, share=1.0, seed=3)
     assert len(out) == len(pairs)
     originals = {v for _, n, _, r in ROWS for v in (n, r) if v}
-    changed = 0
+    changed = connected = 0
     for before, after in zip(pairs, out, strict=True):
         old, new = json.loads(before.target), json.loads(after.target)
         assert list(new) == list(old)  # key order kept
@@ -65,11 +70,17 @@ def test_rewritten_pairs_name_new_values_in_text_and_target_alike() -> None:
                 assert new[field] is None
             elif old[field] in before.text:
                 assert new[field] not in originals and new[field] in after.text
-                assert len(new[field].split()) == len(old[field].split())
+                words, old_words = new[field].split(), old[field].split()
+                if len(words) == len(old_words) + 1:  # a connector between two words
+                    assert sum(w in CONNECTORS for w in words[1:-1]) >= 1
+                    connected += 1
+                else:
+                    assert len(words) == len(old_words)
                 changed += 1
             else:
                 assert new[field] == old[field]
     assert changed == 10
+    assert connected >= 1
     assert out[-1] == pairs[-1]  # "the eagle" is not the value verbatim
 
 

@@ -11,7 +11,10 @@ whole words is replaced, in the text and in the target alike, by a new value of 
 a multi-word value gets a first word drawn from the first words of that field's multi-word
 values in the data and other words from their other words; a one-word value gets a one-word
 value or an inner word. The result has names that never repeat, so the only way to get them
-right is to copy them.
+right is to copy them. Half the multi-word ones also get a lower-case connector ("by", "of",
+"and", ...) between two of their words: names such as "Express by Holiday Inn" or "Bank of
+America" have one, a split whose names never do (E2E's) teaches the tune to end a value at the
+first lower-case word, and a verbatim value cut there ("Express") is wrong.
 
 Enum fields get the same treatment where the text says the value itself: a string enum value
 that occurs once in the text as whole words (ignoring case) and belongs to no other field is
@@ -31,6 +34,11 @@ from typing import Any
 
 from ..prompt import compact_json
 from .dataset import Pair
+
+CONNECTORS = ("by", "of", "and", "on", "at", "de", "upon", "&")
+"""Lower-case words that join the words of a name."""
+CONNECTOR_SHARE = 0.5
+"""Share of multi-word synthetic values that get a connector."""
 
 
 def free_string_fields(decode_schema: Mapping[str, Any]) -> list[str]:
@@ -144,7 +152,10 @@ def _synthetic(
         if n == 1:
             new = rng.choice(singles)
         else:
-            new = " ".join([rng.choice(firsts)] + [rng.choice(rest) for _ in range(n - 1)])
+            words = [rng.choice(firsts)] + [rng.choice(rest) for _ in range(n - 1)]
+            if rng.random() < CONNECTOR_SHARE:
+                words.insert(rng.randrange(1, n), rng.choice(CONNECTORS))
+            new = " ".join(words)
         if new not in known and new != value:
             return new
     return None
