@@ -71,6 +71,12 @@ class Record:
     text: str
     gold: JSON
 
+    @property
+    def source(self) -> str:
+        """The source file the record came from, by its id ("usaddress-us50-12" ->
+        "usaddress-us50"): the US-address test split joins two files labelled differently."""
+        return self.id.rsplit("-", 1)[0]
+
     def filled(self) -> frozenset[str]:
         """Fields the gold object gives a value for."""
         return frozenset(k for k, v in self.gold.items() if normalize(v) is not None)

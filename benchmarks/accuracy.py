@@ -104,7 +104,7 @@ class PathScore:
 def score(
     extractor: Extractor[Any], records: Sequence[Record], schema: dict[str, Any]
 ) -> tuple[PathScore, dict[str, PathScore]]:
-    """The path's score over ``records``, and per source file of the set (``source_of``)."""
+    """The path's score over ``records``, and per source file of the set (``Record.source``)."""
     start = time.perf_counter()
     results = list(extractor.run_many([r.text for r in records], return_exceptions=True))
     out = PathScore(seconds=time.perf_counter() - start)
@@ -124,14 +124,8 @@ def score(
         one.fields_right = sum(same)
         one.exact = int(all(same))
         out = out.add(one)
-        source = source_of(record)
-        sources[source] = sources.get(source, PathScore()).add(one)
+        sources[record.source] = sources.get(record.source, PathScore()).add(one)
     return out, sources
-
-
-def source_of(record: Record) -> str:
-    """The source file a record came from, by its id ("usaddress-us50-12" -> "usaddress-us50")."""
-    return record.id.rsplit("-", 1)[0]
 
 
 def tune_child(

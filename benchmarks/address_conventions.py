@@ -28,7 +28,6 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks._snips import Record, SlotCounts, load_split, score_slots
-from benchmarks.accuracy import source_of
 
 PARTS = {
     "first": ("StreetNamePreDirectional",),
@@ -80,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     docs: Counter[str] = Counter()
     for record in load_split("test", "usaddress"):
         styled = train_style(record.gold, counts)
-        for source in (source_of(record), "all"):
+        for source in (record.source, "all"):
             docs[source] += 1
             relabelled[source] += styled != record.gold
             scores[source] = scores.get(source, SlotCounts()) + score_slots(styled, record.gold)
