@@ -297,6 +297,7 @@ def cases() -> dict[str, Callable[[], Any]]:
                 examples=PROFILE_EXAMPLES,
                 long_documents="split",
                 chunk_tokens=96,
+                max_input_tokens=400,
                 batch_size=4,
             ),
             lambda ex: _batched(ex, [SHOW_NOTES[0][:60], long_report()], 4),
