@@ -49,11 +49,11 @@ from benchmarks._snips import (
     score_slots,
 )
 from extractly import Extractor
+from extractly.adapter_registry import lookup
 from extractly.model_files import resolve_model_path
 from extractly.options import Safeguards
 from extractly.schema import load_schema
 from extractly.tune.dataset import data_hash, make_pair
-from extractly.tune.registry import lookup
 from extractly.tune.train import TuneConfig
 
 DEFAULT_TRAIN = {"snips": 300, "e2e": 1000, "usaddress": 1000}

@@ -57,8 +57,8 @@ from benchmarks._snips import (
     stratified,
 )
 from extractly import BackendRequest, Example, ExtractlyError, Extractor, LlamaCppBackend
-from extractly.chain import json_span
-from extractly.tune.registry import lookup
+from extractly.adapter_registry import lookup
+from extractly.validate import json_span
 
 MAX_TOKENS = 256
 N_SHOTS = 3
@@ -122,7 +122,7 @@ def run_strong(backend: LlamaCppBackend, extractor: Extractor[dict[str, Any]],
                              examples=examples)
     try:
         answer = backend.generate(request)
-        value = extractor._validator.parse(json_span(answer.raw_text), answer.stop_reason)
+        value = extractor.validator.parse(json_span(answer.raw_text), answer.stop_reason)
     except ExtractlyError as exc:
         return DocRun(doc.id, doc.schema, None, judge_fields(None, doc.gold), {}, 0.0,
                       time.perf_counter() - started, f"{type(exc).__name__}: {exc}"[:300])

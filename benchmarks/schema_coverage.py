@@ -110,7 +110,7 @@ def compile_case(case: Case, tok: llguidance.LLTokenizer, *, post: bool) -> Comp
         spec = load_schema(case.schema, Safeguards.off())
     except Exception as exc:
         return _failure(case, exc, None)
-    constraint._cache.clear()  # measure a real compile, not a cache hit
+    constraint.clear_cache()  # measure a real compile, not a cache hit
     start = time.perf_counter()
     try:
         compiled = compile_constraint(spec.decode_schema, tok, allow_post_checks=post)

@@ -142,10 +142,9 @@ def run_raw(dataset: str, groups: Sequence[Group], batch: int, lengths: Sequence
         ex = group.extractor
         requests: list[DecodeRequest] = []
         for doc in group.docs:
-            req = ex._request(doc.text)
-            assert isinstance(req, DecodeRequest)
+            req = ex.session.request(doc.text)
             requests.append(DecodeRequest(req.tokens, None, max(1, next(it))))
-        for result in ex._decoder.run(requests, batch):
+        for result in ex.session.decode(requests, batch):
             assert not isinstance(result, ExtractlyError)
             row.docs += 1
             row.sampled += result.sampled_tokens
@@ -160,7 +159,7 @@ def output_lengths(groups: Sequence[Group], reference: Row) -> list[int]:
     for group in groups:
         for _ in group.docs:
             raw = reference.outputs[len(lengths)]
-            tokens = group.extractor._model.tokenize(raw) if not raw.startswith("<") else [0]
+            tokens = group.extractor.session.model.tokenize(raw) if not raw.startswith("<") else [0]
             lengths.append(len(tokens))
     return lengths
 

@@ -6,7 +6,7 @@ episode = extract(text, PodcastEpisode)
 
 from ._api import extract, extract_many
 from .backends import Backend, BackendAnswer, BackendRequest, LlamaCppBackend, OpenAIBackend
-from .chain import Chain, RetryPolicy
+from .chain import Chain
 from .distill import DistillLog, read_distill_log
 from .errors import (
     BackendCrashError,
@@ -29,6 +29,7 @@ from .evaluation import EvalReport, GoldRow, evaluate, read_gold
 from .extractor import Extractor
 from .options import Safeguards, Sampling
 from .result import Attempt, Extraction, Usage
+from .retry import RetryPolicy
 from .schema import EXAMPLES_KEY, Example
 
 __all__ = [

@@ -4,7 +4,9 @@ Each entry holds ``adapter.gguf`` and ``manifest.json`` (schema, fingerprint, ba
 data hash, training settings, metrics, date). The key is the fingerprint of the *decode* schema
 (after safeguards) and the base model's sha256, so any change to the schema, its field order or
 the safeguards, or a different base model, looks up another key: a stale adapter is never found.
-The manifest is checked again on lookup. This module does not train or load adapters.
+The manifest is checked again on lookup; ``tuned_fields`` reads what an adapter was tuned to
+copy verbatim. It sits below the backends (the local backend looks adapters up) and beside
+the schema; ``extractly.tune`` writes entries. This module does not train or load adapters.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..model_files import cache_dir
-from ..schema import SchemaSpec
+from .errors import ModelNotFoundError
+from .model_files import cache_dir
+from .schema import SchemaSpec
 
 ADAPTER_FILE = "adapter.gguf"
 MANIFEST_FILE = "manifest.json"
@@ -86,6 +89,32 @@ def register(
     manifest = make_manifest(spec, base, info)
     (entry / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     return target
+
+
+def resolve_adapter(path: str | os.PathLike[str]) -> Path:
+    """The adapter GGUF at ``path`` (a file, or a directory ``extractly tune`` wrote)."""
+    adapter = Path(path).expanduser()
+    if adapter.is_dir():
+        adapter = adapter / ADAPTER_FILE
+    if not adapter.is_file():
+        raise ModelNotFoundError(
+            f"no adapter GGUF at {adapter}; pass the file `extractly tune` wrote, or 'auto'"
+        )
+    return adapter
+
+
+def tuned_fields(adapter: Path | None) -> tuple[str, ...]:
+    """The verbatim fields an adapter was tuned with (its manifest's ``verbatim`` list): the
+    decoder must copy them too, since the tune only learned to rank the tokens the verbatim
+    constraint allows there. Empty without an adapter or a readable manifest."""
+    manifest = None if adapter is None else adapter.with_name(MANIFEST_FILE)
+    if manifest is None or not manifest.is_file():
+        return ()
+    try:
+        fields = json.loads(manifest.read_text(encoding="utf-8")).get("verbatim", [])
+    except (OSError, ValueError):
+        return ()
+    return tuple(str(f) for f in fields) if isinstance(fields, list) else ()
 
 
 def make_manifest(spec: SchemaSpec, base_sha256: str, info: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """The fallback chain: validate every answer, re-ask, retry, escalate, and keep the trace.
 
-For one document the chain walks its backends in order (the first is the Extractor's own
-model). Each answer is validated with the user's schema (Pydantic validators included). An
-answer is accepted when it validates and, if the backend reports confidence and
-``min_confidence`` is set, its least confident field reaches the threshold. Otherwise:
+A ``Chain`` owns its backends and walks them in order for each document. Each answer is
+validated with the user's schema (Pydantic validators included). An answer is accepted when it
+validates and, if the backend reports confidence and ``min_confidence`` is set, its least
+confident field reaches the threshold. Otherwise:
 
 - a validation failure (not truncation) is fed back to the same backend once (``reask``);
 - transient transport failures (refused connection, timeout, 429, 5xx) are retried with
@@ -14,29 +14,34 @@ Every try becomes an ``Attempt``. No backend starts after the per-document ``dea
 HTTP requests are cut at it; a local decode that has started runs to its end. When nobody is
 accepted, the most confident valid answer seen (if any) is returned rather than thrown away
 (then the last attempt has an error: ``result.attempts[-1].error is None`` exactly when an
-answer was accepted); with none, one ``FallbackExhaustedError`` holds every attempt. Answers
-from a later backend are appended to the distillation log. This module does not decode or talk
-HTTP itself.
+answer was accepted). With none, a document whose only attempt failed gets that attempt's own
+error (a ``TruncatedOutputError``, say); after several attempts one ``FallbackExhaustedError``
+holds them all. Errors about the input itself are never escalated. Answers from a later backend
+are appended to the distillation log.
+
+``run_many`` asks the first backend for a whole batch at once (``generate_many``), then walks
+each document's escalation. When nothing can be asked after the first answer (one backend, no
+re-ask) the results stream; otherwise each batch is answered to its end before any document of
+it escalates, so the first backend is idle while a later one runs.
+
+This module does not decode, talk HTTP, add source spans or clean the text.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
-
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity.stop import stop_base
-from tenacity.wait import wait_exponential, wait_random
 
 from .backends.base import Backend, BackendAnswer, BackendRequest, Feedback
 from .confidence import overall_confidence
 from .distill import DistillLog
 from .errors import (
-    BackendRequestError,
     ExtractionError,
     ExtractlyError,
     FallbackExhaustedError,
@@ -44,24 +49,12 @@ from .errors import (
     TruncatedOutputError,
 )
 from .result import Attempt, Extraction, Usage
-from .validate import OutputValidator
+from .retry import RetryPolicy, is_transient
+from .validate import OutputValidator, json_span
 
 NO_USAGE = Usage(0, 0, 0, 0, 0.0)
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient transport failures of one backend are retried (never validation errors).
-
-    ``attempts`` counts tries per backend and request (1 = no retry). Waits grow as
-    ``initial * 2**n`` up to ``max_wait``, plus up to ``jitter`` seconds at random, and never
-    run past the document's deadline.
-    """
-
-    attempts: int = 3
-    initial: float = 0.5
-    max_wait: float = 8.0
-    jitter: float = 0.5
+Outcome = Extraction[Any] | ExtractlyError
 
 
 @dataclass
@@ -71,6 +64,8 @@ class _Doc:
     text: str
     deadline: float | None
     attempts: list[Attempt] = field(default_factory=list)
+    errors: list[ExtractlyError | None] = field(default_factory=list)
+    """Per attempt, the exception behind its error (``None`` when there was none to keep)."""
     candidates: list[tuple[float, Any, Attempt, BackendAnswer]] = field(default_factory=list)
     """Valid but under-confident answers: (confidence, value, attempt, answer)."""
 
@@ -79,19 +74,20 @@ class _Doc:
         backend: Backend,
         step: str,
         answer: BackendAnswer | None,
-        error: str | None,
+        error: str | ExtractlyError | None,
         seconds: float = 0.0,
     ) -> Attempt:
         usage = answer.usage if answer is not None else replace(NO_USAGE, seconds=seconds)
         attempt = Attempt(
             backend=backend.name,
             raw_text=answer.raw_text if answer is not None else "",
-            error=error,
+            error=_describe(error) if isinstance(error, ExtractlyError) else error,
             usage=usage,
             step=step,
             confidence=answer.confidence if answer is not None else None,
         )
         self.attempts.append(attempt)
+        self.errors.append(error if isinstance(error, ExtractlyError) else None)
         return attempt
 
     def expired(self) -> bool:
@@ -128,28 +124,69 @@ class Chain:
             else DistillLog(distill_log)
         )
 
-    def run(
-        self,
-        request: BackendRequest,
-        validator: OutputValidator,
-        first: BackendAnswer | ExtractlyError | None = None,
-    ) -> Extraction[Any] | ExtractlyError:
-        """Answer ``request`` (without its deadline; the chain sets it).
+    def run(self, request: BackendRequest, validator: OutputValidator) -> Outcome:
+        """Answer one request (its deadline and feedback are the chain's to set)."""
+        with closing(self.run_many([request], validator)) as outcomes:
+            return next(outcomes)
 
-        ``first`` is the first backend's answer when it was already computed (the Extractor
-        decodes documents in batches before escalating the ones that need it).
-        """
+    def run_many(
+        self,
+        requests: Iterable[BackendRequest | ExtractlyError],
+        validator: OutputValidator,
+        batch_size: int = 1,
+    ) -> Iterator[Outcome]:
+        """An ``Extraction`` or an error for each request, in input order (an error passed in
+        keeps its place). The first backend answers up to ``batch_size`` requests at once."""
+        first = self.backends[0]
+        size = max(1, batch_size)
+        if len(self.backends) == 1 and not self.reask:
+            # Nothing is asked after the first answer: stream.
+            pending: deque[BackendRequest | ExtractlyError] = deque()
+
+            def fed() -> Iterator[BackendRequest | ExtractlyError]:
+                for item in requests:
+                    pending.append(item)
+                    yield item
+
+            for answer in first.generate_many(fed(), size):
+                yield self._settle(pending.popleft(), answer, validator)
+            return
+        items = iter(requests)
+        while batch := list(islice(items, size)):
+            answers = list(first.generate_many(batch, size))
+            for item, answer in zip(batch, answers, strict=True):
+                yield self._settle(item, answer, validator)
+
+    def close(self) -> None:
+        """Close every backend (contexts, connections)."""
+        for backend in self.backends:
+            backend.close()
+
+    # -- one document -------------------------------------------------------------------------
+
+    def _settle(
+        self,
+        item: BackendRequest | ExtractlyError,
+        first: BackendAnswer | ExtractlyError,
+        validator: OutputValidator,
+    ) -> Outcome:
+        """The outcome of one document, given the first backend's answer to it."""
+        if isinstance(item, ExtractlyError):
+            return item
+        if isinstance(first, InputError):  # about the text: no backend does better
+            return first
         spent = first.usage.seconds if isinstance(first, BackendAnswer) else 0.0
         deadline = None if self.deadline is None else time.monotonic() - spent + self.deadline
-        request = replace(request, deadline=deadline, feedback=None)
+        request = replace(item, deadline=deadline, feedback=None)
         doc = _Doc(request.text, deadline)
         for index, backend in enumerate(self.backends):
-            if doc.expired():
+            if index > 0 and doc.expired():  # the first answer is in hand: judge it anyway
                 reason = f"not tried: the {self.deadline} s deadline passed"
                 doc.record(backend, "skipped", None, reason)
                 continue
             step = "first" if index == 0 else "fallback"
-            found = self._try(backend, request, validator, doc, step, first if index == 0 else None)
+            given = first if index == 0 else None
+            found = self._try(backend, request, validator, doc, step, given)
             if found is not None:
                 value, answer = found
                 if index > 0 and self.distill_log is not None:
@@ -163,20 +200,7 @@ class Chain:
         if doc.candidates:
             _, value, attempt, answer = max(doc.candidates, key=lambda c: c[0])
             return _extraction(value, attempt.backend, doc, answer)
-        last_raw = next((a.raw_text for a in reversed(doc.attempts) if a.raw_text), "")
-        reasons = "; ".join(f"{a.backend} ({a.step}): {a.error}" for a in doc.attempts)
-        return FallbackExhaustedError(
-            f"all {len(self.backends)} backend(s) failed after {len(doc.attempts)} attempt(s): "
-            f"{reasons[:2000]}",
-            raw_text=last_raw,
-            attempts=doc.attempts,
-        )
-
-    def close(self) -> None:
-        for backend in self.backends[1:]:
-            backend.close()
-
-    # -- one backend ------------------------------------------------------------------------
+        return _failure(doc, len(self.backends))
 
     def _try(
         self,
@@ -188,10 +212,15 @@ class Chain:
         given: BackendAnswer | ExtractlyError | None,
     ) -> tuple[Any, BackendAnswer] | None:
         """The backend's accepted (value, answer), after at most one re-ask; else None."""
-        if isinstance(given, ExtractlyError):  # the Extractor's own decode failed outright
-            doc.record(backend, step, None, _describe(given))
-            return None
-        called = (given, step) if given is not None else self._call(backend, request, doc, step)
+        if isinstance(given, ExtractlyError):  # the batched first call failed outright
+            doc.record(backend, step, None, given)
+            if not is_transient(given) or self.retry.attempts <= 1 or doc.expired():
+                return None
+            called = self._call(backend, request, doc, "retry", failed=1)
+        elif given is not None:
+            called = given, step
+        else:
+            called = self._call(backend, request, doc, step)
         if called is None:
             return None
         answer, label = called
@@ -213,10 +242,11 @@ class Chain:
         return (value, called[0]) if error is None else None
 
     def _call(
-        self, backend: Backend, request: BackendRequest, doc: _Doc, step: str
+        self, backend: Backend, request: BackendRequest, doc: _Doc, step: str, failed: int = 0
     ) -> tuple[BackendAnswer, str] | None:
         """``backend.generate`` under the retry policy: the answer and the step label of the
-        try that produced it, or None after recording every failed try."""
+        try that produced it, or None after recording every failed try. ``failed``: tries
+        already made (see ``RetryPolicy.call``)."""
         tries = 0
 
         def attempt() -> BackendAnswer:
@@ -227,17 +257,11 @@ class Chain:
             try:
                 return backend.generate(request)
             except ExtractlyError as exc:
-                doc.record(backend, label, None, _describe(exc), time.perf_counter() - started)
+                doc.record(backend, label, None, exc, time.perf_counter() - started)
                 raise
 
-        retrying = Retrying(
-            stop=stop_after_attempt(max(1, self.retry.attempts)) | _stop_at(doc.deadline),
-            wait=_capped_wait(self.retry, doc.deadline),
-            retry=retry_if_exception(_transient),
-            reraise=True,
-        )
         try:
-            answer: BackendAnswer = retrying(attempt)
+            answer = self.retry.call(attempt, doc.deadline, failed=failed)
         except ExtractlyError:
             return None
         return answer, step if tries == 1 else "retry"
@@ -258,7 +282,7 @@ class Chain:
             text = json_span(answer.raw_text) if complete else answer.raw_text
             value = validator.parse(text, answer.stop_reason, source=doc.text)
         except ExtractionError as exc:
-            doc.record(backend, step, answer, _describe(exc))
+            doc.record(backend, step, answer, exc)
             return None, exc
         weakest = _weakest_field(answer)
         if self.min_confidence is not None and weakest is not None:
@@ -296,51 +320,22 @@ def _extraction(value: Any, backend: str, doc: _Doc, answer: BackendAnswer) -> E
     )
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, BackendRequestError) and exc.retryable
-
-
-class _stop_at(stop_base):
-    """Stop retrying once the document's deadline has passed."""
-
-    def __init__(self, deadline: float | None) -> None:
-        self.deadline = deadline
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
-
-
-def _capped_wait(policy: RetryPolicy, deadline: float | None) -> Callable[[RetryCallState], float]:
-    base = wait_exponential(multiplier=policy.initial, max=policy.max_wait) + wait_random(
-        0, policy.jitter
+def _failure(doc: _Doc, backends: int) -> ExtractlyError:
+    """The error for a document nobody answered (see the module docstring)."""
+    if len(doc.attempts) == 1 and doc.errors[0] is not None:
+        own = doc.errors[0]
+        if isinstance(own, ExtractionError):
+            own.attempts = list(doc.attempts)
+        return own
+    last_raw = next((a.raw_text for a in reversed(doc.attempts) if a.raw_text), "")
+    reasons = "; ".join(f"{a.backend} ({a.step}): {a.error}" for a in doc.attempts)
+    return FallbackExhaustedError(
+        f"all {backends} backend(s) failed after {len(doc.attempts)} attempt(s): "
+        f"{reasons[:2000]}",
+        raw_text=last_raw,
+        attempts=doc.attempts,
     )
 
-    def wait(state: RetryCallState) -> float:
-        seconds = float(base(state))
-        if deadline is not None:
-            seconds = min(seconds, max(0.0, deadline - time.monotonic()))
-        return seconds
 
-    return wait
-
-
-def json_span(text: str) -> str:
-    """The first JSON object in ``text`` (a chat model may wrap it in prose or a code fence);
-    ``text`` itself when there is none, so the validator reports what was wrong."""
-    start = text.find("{")
-    if start < 0:
-        return text
-    try:
-        _, end = json.JSONDecoder().raw_decode(text, start)
-    except json.JSONDecodeError:
-        return text
-    return text[start:end]
-
-
-def is_input_error(item: object) -> bool:
-    """Errors about the text itself: no backend can do better, so they are not escalated."""
-    return isinstance(item, InputError)
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"

@@ -121,6 +121,12 @@ def compile_constraint(
     return compiled
 
 
+def clear_cache() -> None:
+    """Forget every compiled constraint (benchmarks that time a real compile use this)."""
+    with _cache_lock:
+        _cache.clear()
+
+
 def _compile(
     schema: dict[str, Any],
     tokenizer: llguidance.LLTokenizer,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -30,6 +30,20 @@ class Usage:
     @property
     def output_tokens(self) -> int:
         return self.sampled_tokens + self.forced_tokens
+
+    @classmethod
+    def total(cls, usages: Sequence[Usage], seconds: float) -> Usage:
+        """The sum of ``usages`` (tokens, repetition breaks; ``closed_early`` if any was),
+        taking ``seconds`` as the wall time."""
+        return cls(
+            prompt_tokens=sum(u.prompt_tokens for u in usages),
+            cached_prompt_tokens=sum(u.cached_prompt_tokens for u in usages),
+            sampled_tokens=sum(u.sampled_tokens for u in usages),
+            forced_tokens=sum(u.forced_tokens for u in usages),
+            seconds=seconds,
+            repetition_breaks=sum(u.repetition_breaks for u in usages),
+            closed_early=any(u.closed_early for u in usages),
+        )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ that stand for absent optional keys, then validates against the user's own schem
 Pydantic (including custom validators) for a model, with jsonschema (formats checked) for a
 dict. Keywords the constraint left to this step (``post_checked``) are enforced here, and so
 are verbatim fields when the text is given (answers from backends without the constraint).
+``json_span`` finds the object in a chat model's answer that wraps it in prose. Every backend's
+answer goes through ``OutputValidator.parse``; nothing else turns raw text into a value.
 """
 
 from __future__ import annotations
@@ -18,6 +20,19 @@ import pydantic
 from .errors import ExtractionError, OutputValidationError, TruncatedOutputError
 from .schema import SchemaSpec, prune_absent_nulls
 from .verbatim import check_copied
+
+
+def json_span(text: str) -> str:
+    """The first JSON object in ``text`` (a chat model may wrap it in prose or a code fence);
+    ``text`` itself when there is none, so the validator reports what was wrong."""
+    start = text.find("{")
+    if start < 0:
+        return text
+    try:
+        _, end = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError:
+        return text
+    return text[start:end]
 
 
 class OutputValidator:

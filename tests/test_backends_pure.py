@@ -12,9 +12,9 @@ import pytest
 from extractly import BackendRequestError, Chain, DistillLog, OpenAIBackend, read_distill_log
 from extractly.backends import backend_from_spec
 from extractly.backends.base import BackendRequest
-from extractly.chain import json_span
 from extractly.options import Safeguards
 from extractly.schema import load_schema
+from extractly.validate import json_span
 from tests.servers import FaultyProxy
 
 SPEC = load_schema({"type": "object", "properties": {"x": {"type": "string"}}}, Safeguards())

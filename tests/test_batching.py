@@ -41,7 +41,7 @@ def _logits_per_step(ctx: LlamaContext, prompts: list[list[int]], steps: int) ->
 def test_a_token_beside_a_filler_matches_the_same_token_in_a_lockstep_batch(
     podcast: Extractor[PodcastEpisode],
 ) -> None:
-    model = podcast._model
+    model = podcast.session.model
     prompts = [model.tokenize(t, add_bos=True) for t in SHOW_NOTES + MORE_NOTES]
     prompts = (prompts * 3)[:MAX_INVARIANT_BATCH]
     alone = LlamaContext(model, ContextConfig(n_ctx=512, n_batch=512, n_seq_max=2))

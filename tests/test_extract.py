@@ -39,15 +39,20 @@ def test_podcast_episode_is_extracted_and_validated(podcast: Extractor[PodcastEp
     assert result.value.episode_number == 42
 
 
-def test_extract_reuses_one_extractor_per_schema() -> None:
-    from extractly import _api
+def test_extract_reuses_one_extractor_per_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[object] = []
+    init = Extractor.__init__
 
-    first = extract(SHOW_NOTES[1], PodcastEpisode)
-    cached = dict(_api._cache)
-    second = extract(SHOW_NOTES[1], PodcastEpisode)
+    def counting(self: Extractor[object], *args: object, **kwargs: object) -> None:
+        built.append(self)
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Extractor, "__init__", counting)
+    first = extract(SHOW_NOTES[1], PodcastEpisode, max_tokens=120)
+    second = extract(SHOW_NOTES[1], PodcastEpisode, max_tokens=120)
     assert first == second
-    assert dict(_api._cache) == cached
-    assert list(extract_many(SHOW_NOTES[1:2], PodcastEpisode)) == [first]
+    assert list(extract_many(SHOW_NOTES[1:2], PodcastEpisode, max_tokens=120)) == [first]
+    assert len(built) == 1  # one Extractor for the schema and options, reused
 
 
 def test_run_many_keeps_input_order_and_matches_run(podcast: Extractor[PodcastEpisode]) -> None:
@@ -76,9 +81,9 @@ def test_threads_get_the_same_results_as_sequential_calls(
 
 def test_prefix_is_evaluated_once_per_extractor() -> None:
     with Extractor(PodcastEpisode) as ex:
-        before = ex._decoder.evaluated_tokens
+        before = ex.evaluated_tokens
         results = [ex.run(t) for t in SHOW_NOTES]
-        evaluated = ex._decoder.evaluated_tokens - before
+        evaluated = ex.evaluated_tokens - before
         assert ex.prefix_evaluations == 1
         per_doc = sum(r.usage.prompt_tokens + r.usage.output_tokens for r in results)
         assert (
@@ -91,7 +96,7 @@ def test_batched_runs_evaluate_the_prefix_once_and_copy_it_to_each_stream() -> N
         results = list(ex.run_many(SHOW_NOTES)) + list(ex.run_many(SHOW_NOTES[::-1]))
         assert ex.prefix_evaluations == 1
         per_doc = sum(r.usage.prompt_tokens + r.usage.output_tokens for r in results)
-        assert ex._decoder.evaluated_tokens - ex.prefix_tokens <= per_doc
+        assert ex.evaluated_tokens - ex.prefix_tokens <= per_doc
 
 
 class Address(BaseModel):

@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, field_validator
 
-from extractly import Extractor, FallbackExhaustedError
+from extractly import Extractor, FallbackExhaustedError, RetryPolicy
 from extractly.backends import BackendRequest, OpenAIBackend
-from extractly.chain import RetryPolicy
 from extractly.distill import read_distill_log
 from extractly.model_files import resolve_model_path
 from tests.servers import MODEL_ALIAS, FaultyProxy, LlamaServer, free_port

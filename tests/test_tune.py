@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks._snips import data_dir
 from extractly import Extractor
+from extractly.adapter_registry import lookup
 from extractly.errors import ModelNotFoundError
 from extractly.evaluation import evaluate, gold_row
 from extractly.model_files import resolve_model_path
@@ -20,7 +21,6 @@ from extractly.options import Safeguards
 from extractly.schema import load_schema
 from extractly.tune import TuneConfig, TuneDataError, tune
 from extractly.tune.dataset import read_pairs
-from extractly.tune.registry import lookup
 
 pytest.importorskip("peft")
 
@@ -251,11 +251,11 @@ def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
     import torch
     from peft import LoraConfig, get_peft_model
 
+    from extractly.adapter_registry import file_sha256
     from extractly.constraint import compile_constraint
     from extractly.engine.llama import load_model
     from extractly.engine.tokenizer import tokenizer_for
     from extractly.tune.dataset import encode, make_pair
-    from extractly.tune.registry import file_sha256
     from extractly.tune.train import _accumulate, load_base
 
     spec = load_schema(_schema(), Safeguards())

@@ -40,11 +40,11 @@ class Venue(BaseModel):
 def accepts(extractor: Extractor[Any], names: tuple[str, ...], text: str, value: Any) -> bool:
     spec = load_schema(VENUE, Safeguards())
     constraint = compile_constraint(
-        spec.decode_schema, extractor._tokenizer, verbatim_fields=names
+        spec.decode_schema, extractor.session.tokenizer, verbatim_fields=names
     )
     matcher = constraint.new_matcher(text)
     raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    tokens = extractor._model.tokenize(raw)
+    tokens = extractor.session.model.tokenize(raw)
     return bool(matcher.consume_tokens(tokens)) and matcher.is_accepting()
 
 

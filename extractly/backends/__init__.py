@@ -14,9 +14,6 @@ from .base import Backend, BackendAnswer, BackendRequest, Feedback
 from .llama_cpp import LlamaCppBackend
 from .openai import OpenAIBackend, parse_spec
 
-BackendSpec = Any
-"""A ``Backend``, ``"path/to.gguf"``, ``"llama.cpp:path"`` or ``"openai:URL#model"``."""
-
 
 def backend_from_spec(spec: Backend | str, **local_options: Any) -> Backend:
     """The backend ``spec`` names; ``local_options`` go to a local GGUF's ``Extractor``."""
@@ -36,7 +33,6 @@ __all__ = [
     "Backend",
     "BackendAnswer",
     "BackendRequest",
-    "BackendSpec",
     "Feedback",
     "LlamaCppBackend",
     "OpenAIBackend",

@@ -6,17 +6,20 @@ backend, so a local GGUF and a hosted API are judged by the same rules. Capabili
 attributes the chain reads (does the backend report confidence, is it remote).
 
 A backend raises ``BackendRequestError`` (with ``retryable``) for transport failures and
-returns an answer for anything the model wrote, however wrong.
+returns an answer for anything the model wrote, however wrong. ``generate_many`` answers a
+stream of requests in order; its default calls ``generate`` for each, and a backend that can
+batch (the local one) overrides it.
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..errors import ExtractlyError
 from ..result import Usage
 from ..schema import Example, SchemaSpec
 
@@ -64,6 +67,7 @@ class BackendAnswer:
 
     @property
     def confidence(self) -> float | None:
+        """The least confident field, or ``None`` when the backend reported no confidence."""
         if not self.field_confidence:
             return None
         return min(self.field_confidence.values())
@@ -83,6 +87,21 @@ class Backend(ABC):
     @abstractmethod
     def generate(self, request: BackendRequest) -> BackendAnswer:
         """Write an answer for ``request``; raise ``BackendRequestError`` on transport failure."""
+
+    def generate_many(
+        self, requests: Iterable[BackendRequest | ExtractlyError], batch_size: int = 1
+    ) -> Iterator[BackendAnswer | ExtractlyError]:
+        """An answer for each request, in input order. An error passed in, or raised for a
+        request, takes that request's place in the output: the stream never stops early.
+        ``batch_size`` is how many requests a batching backend may work on at once."""
+        for request in requests:
+            if isinstance(request, ExtractlyError):
+                yield request
+                continue
+            try:
+                yield self.generate(request)
+            except ExtractlyError as exc:
+                yield exc
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release what the backend holds (contexts, connections)."""

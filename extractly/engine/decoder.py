@@ -31,7 +31,8 @@ uninterrupted one). Batch sizes above 7 are allowed, but use the 8+ kernels, so 
 can differ from one-by-one on close calls.
 
 Finished sequences are replaced by the next document (continuous batching). Results come out in
-input order. Not here: prompts, parsing or validation of the output (see ``extractor.py``).
+input order. Not here: which token to take (``sampling.py``), prompts and contexts
+(``session.py``), parsing or validation of the output (``extractly.validate``).
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import BackendError, ExtractlyError
-from ..options import Sampling
+from ..settings import Sampling
 from .llama import LlamaContext
-from .repetition import loop_token
+from .sampling import AllowedMask, TokenChooser, logprob
 
 StopReason = Literal["complete", "max_tokens", "constraint_error"]
 
@@ -145,16 +146,17 @@ class Decoder:
         self.tokenizer = tokenizer
         self.prefix = prefix
         self.sampling = sampling
-        self.repetition_guard = repetition_guard
-        self.closing_tokens = closing_tokens
+        self.chooser = TokenChooser(
+            sampling,
+            AllowedMask(tokenizer.vocab_size, ctx.n_vocab),
+            repetition_guard=repetition_guard,
+            closing_tokens=closing_tokens,
+        )
         self.prefix_evaluations = 0
         self.filler_tokens = 0
         """Filler tokens decoded so far (they only shape llama.cpp's micro-batches)."""
         self._primed: set[int] = set()
         """Sequences whose stream holds the evaluated prefix."""
-        words = (tokenizer.vocab_size + 31) // 32
-        self._mask_words = np.zeros(words, dtype=np.int32)
-        self._n_vocab = ctx.n_vocab
 
     @property
     def evaluated_tokens(self) -> int:
@@ -212,8 +214,11 @@ class Decoder:
                     run.active.remove(slot)
                     self._release(run, slot)
         finally:
-            for slot in run.active:
-                self._reset_seq(slot.seq)
+            # A run abandoned half way (its caller stopped iterating) frees its streams; a
+            # context closed in the meantime has nothing left to free.
+            if self.ctx.ptr is not None:
+                for slot in run.active:
+                    self._reset_seq(slot.seq)
 
     def _fill(self, run: _Run) -> None:
         """Admit documents while slots and the reorder window allow."""
@@ -375,11 +380,16 @@ class Decoder:
         matcher = slot.request.matcher
         if matcher is None:
             return self._advance_raw(slot, logits)
-        tok = self._choose(slot, matcher, logits)
+        choice = self.chooser.choose(
+            slot.generated, slot.request.max_tokens, matcher, logits, slot.rng
+        )
+        slot.closing = slot.closing or choice.closing
+        slot.breaks += choice.broke_loop
+        tok = choice.token
         if not matcher.consume_token(tok):
             return True
         slot.generated.append(tok)
-        slot.logprobs.append(_logprob(logits, tok))
+        slot.logprobs.append(logprob(logits, tok))
         slot.sampled += 1
         mark = len(slot.generated) - 1
         if matcher.is_stopped() or self._fast_forward(slot):
@@ -392,7 +402,7 @@ class Decoder:
     def _advance_raw(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> bool:
         tok = int(np.argmax(logits))
         slot.generated.append(tok)
-        slot.logprobs.append(_logprob(logits, tok))
+        slot.logprobs.append(logprob(logits, tok))
         slot.sampled += 1
         slot.pending = [tok]
         return len(slot.generated) >= slot.request.max_tokens
@@ -409,59 +419,6 @@ class Decoder:
             slot.logprobs.extend([None] * len(forced))
             slot.forced += len(forced)
         return matcher.is_stopped() or matcher.is_error()
-
-    def _choose(
-        self, slot: _Slot, matcher: llguidance.LLMatcher, logits: npt.NDArray[np.float32]
-    ) -> int:
-        banned = loop_token(slot.generated) if self.repetition_guard else None
-        wrap_up = self._should_wrap_up(slot)
-        if self.sampling.temperature <= 0 and not wrap_up:
-            tok = int(np.argmax(logits))
-            if tok != banned and matcher.validate_tokens([tok]) == 1:
-                return tok
-        allowed = self._allowed(matcher)
-        if wrap_up and self.closing_tokens is not None:
-            closing = allowed & self.closing_tokens[: allowed.size]
-            if closing.any():
-                allowed = closing
-                slot.closing = True
-        if (
-            banned is not None
-            and banned < allowed.size
-            and allowed[banned]
-            and np.count_nonzero(allowed) > 1
-        ):
-            allowed[banned] = False
-            slot.breaks += 1
-        masked = np.where(allowed, logits[: allowed.size], -np.inf)
-        if self.sampling.temperature <= 0:
-            return int(np.argmax(masked))
-        return self._sample(slot, masked)
-
-    def _should_wrap_up(self, slot: _Slot) -> bool:
-        """Past three quarters of max_tokens, end each value as soon as the constraint allows,
-        so a run-away value closes into a valid object instead of being truncated."""
-        if self.closing_tokens is None:
-            return False
-        budget = slot.request.max_tokens
-        return len(slot.generated) >= budget - max(12, budget // 4)
-
-    def _allowed(self, matcher: llguidance.LLMatcher) -> npt.NDArray[np.bool_]:
-        words = self._mask_words
-        matcher.unsafe_compute_mask_ptr(words.ctypes.data, words.nbytes)
-        bits = np.unpackbits(words.view(np.uint8), bitorder="little")[: self._n_vocab]
-        return bits.astype(bool)
-
-    def _sample(self, slot: _Slot, masked: npt.NDArray[np.float32]) -> int:
-        scaled = masked / self.sampling.temperature
-        if self.sampling.top_k > 0:
-            k = min(self.sampling.top_k, int(np.count_nonzero(np.isfinite(scaled))))
-            cut = np.partition(scaled, -k)[-k]
-            scaled = np.where(scaled >= cut, scaled, -np.inf)
-        scaled = scaled - np.max(scaled)
-        probs = np.exp(scaled)
-        probs /= probs.sum()
-        return int(slot.rng.choice(probs.size, p=probs))
 
     def _finish(self, slot: _Slot) -> DecodeResult:
         matcher = slot.request.matcher
@@ -489,8 +446,3 @@ class Decoder:
             error=matcher.get_error() if matcher and reason == "constraint_error" else "",
         )
 
-
-def _logprob(logits: npt.NDArray[np.float32], token: int) -> float:
-    """log softmax(logits)[token], computed stably."""
-    top = float(np.max(logits))
-    return float(logits[token]) - top - float(np.log(np.sum(np.exp(logits - top))))

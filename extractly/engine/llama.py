@@ -192,6 +192,7 @@ class LlamaContext:
 
     def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
         """Decode ``(token, pos, seq_id, want_logits)`` entries in one llama.cpp batch."""
+        self._check_open()
         n = len(entries)
         if n > self.config.n_batch:
             raise BackendError(f"batch of {n} tokens exceeds n_batch={self.config.n_batch}")
@@ -217,12 +218,15 @@ class LlamaContext:
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
     def seq_rm(self, seq: int, p0: int = -1, p1: int = -1) -> None:
+        self._check_open()
         self._lib.llama_memory_seq_rm(self.memory, seq, p0, p1)
 
     def seq_cp(self, src: int, dst: int, p0: int = -1, p1: int = -1) -> None:
+        self._check_open()
         self._lib.llama_memory_seq_cp(self.memory, src, dst, p0, p1)
 
     def clear(self) -> None:
+        self._check_open()
         self._lib.llama_memory_clear(self.memory, True)
 
     def set_adapter(self, adapter: Any | None, scale: float = 1.0) -> None:
@@ -236,6 +240,11 @@ class LlamaContext:
             rc = self._lib.llama_set_adapters_lora(self.ptr, adapters, 1, scales)
         if rc != 0:
             raise BackendError(f"llama.cpp could not apply the LoRA adapter (code {rc})")
+
+    def _check_open(self) -> None:
+        """A closed context's memory is freed: using it would crash the process."""
+        if self.ptr is None:
+            raise BackendError("this llama.cpp context is closed; build a new Extractor")
 
     def close(self) -> None:
         if getattr(self, "ptr", None):

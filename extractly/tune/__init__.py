@@ -22,16 +22,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..adapter_registry import file_sha256, make_manifest, register
 from ..constraint import compile_constraint
 from ..engine.tokenizer import tokenizer_for
 from ..model_files import resolve_model_path
-from ..options import Safeguards
 from ..schema import load_schema
+from ..settings import Safeguards
 from ..verbatim import verbatim_fields
 from .augment import synthesize_values
 from .dataset import TuneDataError, data_hash, encode, read_pairs
 from .export import write_adapter
-from .registry import file_sha256, make_manifest, register
 from .train import Progress, TuneConfig, _stderr
 
 __all__ = ["TuneConfig", "TuneDataError", "TuneResult", "tune"]
