@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -134,7 +134,7 @@ class Chain:
         requests: Iterable[BackendRequest | ExtractlyError],
         validator: OutputValidator,
         batch_size: int = 1,
-    ) -> Iterator[Outcome]:
+    ) -> Generator[Outcome, None, None]:
         """An ``Extraction`` or an error for each request, in input order (an error passed in
         keeps its place). The first backend answers up to ``batch_size`` requests at once."""
         first = self.backends[0]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, overload
@@ -213,7 +213,7 @@ class Extractor(Generic[T]):
 
     def _outcomes(
         self, texts: Iterable[str | bytes], size: int, return_exceptions: bool
-    ) -> Iterator[Extraction[T] | ExtractlyError]:
+    ) -> Generator[Extraction[T] | ExtractlyError, None, None]:
         if self._closed:
             raise BackendError("this Extractor is closed; build a new one")
         split = self.long_documents == "split"

@@ -21,7 +21,7 @@ import dataclasses
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,7 @@ class LlamaCppBackend(Backend):
 
     def generate_many(
         self, requests: Iterable[BackendRequest | ExtractlyError], batch_size: int = 1
-    ) -> Iterator[BackendAnswer | ExtractlyError]:
+    ) -> Generator[BackendAnswer | ExtractlyError, None, None]:
         """Decode up to ``batch_size`` requests at once; answers in input order. Requests for
         another session than the first one's are decoded one by one."""
         items = iter(requests)
