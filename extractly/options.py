@@ -1,71 +1,28 @@
-"""Settings that shape decoding: small-model safeguards and sampling.
+"""The keyword options of ``Extractor``, ``extract`` and ``extract_many``, in one catalogue.
 
-These are plain frozen dataclasses so they hash into the constraint cache key and print well.
+``ExtractorOptions`` documents every option under its key; ``OPTION_NAMES`` is the set of them.
+Only the top of the stack (``extractor.py``, ``_api.py``) imports this module. ``Safeguards``
+and ``Sampling`` live in the leaf module ``extractly.settings`` and are re-exported here, so
+``from extractly.options import Safeguards`` keeps working. Not here: checking or applying the
+options (``extractor.py``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from typing_extensions import TypedDict
+
+from .settings import Safeguards, Sampling
 
 if TYPE_CHECKING:
     from .backends.base import Backend
     from .chain import RetryPolicy
     from .distill import DistillLog
 
-
-@dataclass(frozen=True)
-class Safeguards:
-    """Guards against the failure modes of a tiny base model.
-
-    A 270M base model repeats itself ("Gemma 3 270M", "Gemma 3 270M", ...), runs lists on, and
-    omits or nulls optional keys. Each guard is on by default and can be turned off (``None`` or
-    ``False``); ``Safeguards.off()`` gives plain JSON Schema semantics.
-    """
-
-    max_list_items: int | None = 16
-    """Cap on ``maxItems`` for arrays that set none. Tighter user limits are kept."""
-
-    max_string_length: int | None = 256
-    """Cap on ``maxLength`` for free strings that set none (not enums, formats or patterns)."""
-
-    all_keys_present: bool = True
-    """Every property is emitted, in schema order; optional ones may be ``null`` (which means
-    "absent" for properties that do not allow null). Extra keys are not allowed."""
-
-    repetition_guard: bool = True
-    """Refuse the token that would extend a loop repeated three or more times."""
-
-    close_before_limit: bool = True
-    """In the last quarter of ``max_tokens``, end open values as soon as the constraint allows
-    (reported as ``Usage.closed_early``) rather than run out and raise ``TruncatedOutputError``."""
-
-    @classmethod
-    def off(cls) -> Safeguards:
-        return cls(
-            max_list_items=None,
-            max_string_length=None,
-            all_keys_present=False,
-            repetition_guard=False,
-            close_before_limit=False,
-        )
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """How tokens are chosen among those the constraint allows.
-
-    The default is greedy, which is deterministic: the same text gives the same object whether
-    it is decoded alone, in a batch, or from another thread.
-    """
-
-    temperature: float = 0.0
-    top_k: int = 0
-    seed: int = 0
+__all__ = ["OPTION_NAMES", "ExtractorOptions", "Safeguards", "Sampling"]
 
 
 class ExtractorOptions(TypedDict, total=False):

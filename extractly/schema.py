@@ -19,7 +19,7 @@ import jsonschema
 from pydantic import BaseModel
 
 from .errors import SchemaError
-from .options import Safeguards
+from .settings import Safeguards
 
 EXAMPLES_KEY = "x-extractly-examples"
 """Key under which a schema carries worked examples: a list of ``{"text", "output"}``."""

@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import BackendError, ExtractlyError
-from ..options import Sampling
+from ..settings import Sampling
 from .llama import LlamaContext
 from .repetition import loop_token
 

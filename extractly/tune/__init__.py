@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from ..constraint import compile_constraint
 from ..engine.tokenizer import tokenizer_for
 from ..model_files import resolve_model_path
-from ..options import Safeguards
+from ..settings import Safeguards
 from ..schema import load_schema
 from ..verbatim import verbatim_fields
 from .augment import synthesize_values
