@@ -24,12 +24,13 @@ from pydantic import BaseModel
 
 from ..constraint import compile_constraint
 from ..engine.tokenizer import tokenizer_for
+from ..errors import TuneDataError
 from ..model_files import resolve_model_path
-from ..settings import Safeguards
 from ..schema import load_schema
+from ..settings import Safeguards
 from ..verbatim import verbatim_fields
 from .augment import synthesize_values
-from .dataset import TuneDataError, data_hash, encode, read_pairs
+from .dataset import data_hash, encode, read_pairs
 from .export import write_adapter
 from .registry import file_sha256, make_manifest, register
 from .train import Progress, TuneConfig, _stderr

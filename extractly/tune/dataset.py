@@ -26,13 +26,9 @@ import llguidance
 import numpy as np
 
 from ..constraint import CompiledConstraint
-from ..errors import ExtractlyError
+from ..errors import TuneDataError as TuneDataError
 from ..prompt import build_prompt, compact_json, ordered_like
 from ..schema import SchemaSpec
-
-
-class TuneDataError(ExtractlyError, ValueError):
-    """A training file line is unreadable or its object does not fit the schema."""
 
 
 @dataclass(frozen=True)
