@@ -27,6 +27,7 @@ import numpy as np
 
 from ..constraint import CompiledConstraint
 from ..errors import TuneDataError as TuneDataError
+from ..labelled_rows import read_labelled_rows
 from ..prompt import build_prompt, compact_json, ordered_like
 from ..schema import SchemaSpec
 
@@ -58,26 +59,10 @@ the 262k-token head (enum values, null-or-value, words to copy under verbatim fi
 
 def read_pairs(path: str | os.PathLike[str], spec: SchemaSpec) -> list[Pair]:
     """Read and validate every line of ``path``; raise ``TuneDataError`` on the first bad one."""
-    rows: list[tuple[str, Any]] = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TuneDataError(f"{where}: not JSON ({exc.msg})") from None
-            output = row.get("output", row.get("gold")) if isinstance(row, dict) else None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or output is None:
-                raise TuneDataError(
-                    f"{where}: expected an object with a string 'text' and an object 'output' "
-                    "(or 'gold')"
-                )
-            rows.append((where, (row["text"], output)))
+    rows = list(read_labelled_rows(path, error=TuneDataError, keys=("output", "gold")))
     if not rows:
         raise TuneDataError(f"{path}: no training pairs (the file is empty)")
-    return [make_pair(text, output, spec, where=where) for where, (text, output) in rows]
+    return [make_pair(row.text, row.output, spec, where=row.where) for row in rows]
 
 
 def make_pair(text: str, output: Any, spec: SchemaSpec, *, where: str = "pair") -> Pair:
