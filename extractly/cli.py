@@ -108,14 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         extractor: Extractor[Any] = Extractor(
             schema, model=args.model, max_tokens=args.max_tokens, adapter=_adapter_arg(args.adapter)
         )
-        value = extractor.run(text).value
+        data = extractor.run(text).data
     except ExtractlyError as exc:
         print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    if isinstance(value, BaseModel):
-        print(value.model_dump_json())
-    else:
-        print(json.dumps(value, ensure_ascii=False))
+    print(json.dumps(data, ensure_ascii=False))
     return 0
 
 

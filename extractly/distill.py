@@ -21,10 +21,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from .errors import DataFileError
 from .labelled_rows import read_labelled_rows
+from .result import as_json_data
 
 
 class DistillLog:
@@ -35,11 +34,9 @@ class DistillLog:
         self._lock = threading.Lock()
 
     def append(self, text: str, output: Any, *, backend: str, schema_fingerprint: str) -> None:
-        if isinstance(output, BaseModel):
-            output = output.model_dump(mode="json")
         line = {
             "text": text,
-            "output": output,
+            "output": as_json_data(output),
             "backend": backend,
             "schema_fingerprint": schema_fingerprint,
         }

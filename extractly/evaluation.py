@@ -32,11 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from .errors import EvalDataError, ExtractionError, ExtractlyError, SchemaError
 from .extractor import Extractor
 from .labelled_rows import LabelledRow, labelled_row, read_labelled_rows
+from .result import Extraction
 from .schema import SchemaSpec, prune_absent_nulls
 from .scoring import FieldCounts, Normalizer, normalize, score_fields, total
 from .validate import OutputValidator
@@ -195,7 +194,7 @@ def evaluate(
             )
             _usage_of_failure(result, report)
         else:
-            predicted = _as_json(result.value)
+            predicted = predicted_object(result)
             report.valid += 1
             report.latencies.append(result.usage.seconds)
             report.prompt_tokens.append(
@@ -206,6 +205,14 @@ def evaluate(
             report.fields[name] = report.fields[name] + c
         report.exact += predicted is not None and all(c.tp + c.tn for c in counts.values())
     return report
+
+
+def predicted_object(result: Extraction[Any]) -> Mapping[str, Any]:
+    """What is scored for a successful extraction: ``result.data`` (a Pydantic value dumped by
+    alias, so its keys are the schema's property names, like the gold's and like what
+    ``extractly run`` writes), or ``{}`` when the value is not an object."""
+    data = result.data
+    return data if isinstance(data, Mapping) else {}
 
 
 def _usage_of_failure(error: ExtractlyError, report: EvalReport) -> None:
@@ -317,13 +324,6 @@ def select_schema(loaded: Mapping[str, Any], name: str | None, source: str) -> M
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def _as_json(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, BaseModel):
-        dumped: dict[str, Any] = value.model_dump(mode="json", by_alias=True)
-        return dumped
-    return value if isinstance(value, Mapping) else {}
 
 
 def _field_json(c: FieldCounts) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from .errors import SchemaError
 from .json_schema import JSON, allows_null, describe_path, resolve_ref, walk
+from .result import as_json_data
 from .settings import Safeguards
 
 EXAMPLES_KEY = "x-extractly-examples"
@@ -52,8 +53,7 @@ class Example:
                 "an example must be Example(text, output), a (text, output) pair or a dict "
                 f"with 'text' and 'output'; got {item!r:.200}"
             )
-        if isinstance(output, BaseModel):
-            output = output.model_dump(mode="json")
+        output = as_json_data(output)
         if not isinstance(item["text"], str) or not isinstance(output, Mapping):
             raise SchemaError(
                 f"an example needs a str text and an object output; got {item!r:.200}"

@@ -61,9 +61,7 @@ class ExtractlyUDF:
                 errors.append(f"{type(result).__name__}: {result}")
                 confidence.append(None)
                 continue
-            value = result.value
-            data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-            outputs.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+            outputs.append(json.dumps(result.data, ensure_ascii=False, separators=(",", ":")))
             errors.append(None)
             confidence.append(result.confidence)
         batch["output"] = outputs
