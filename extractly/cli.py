@@ -6,51 +6,23 @@
     extractly eval SCHEMA GOLD.jsonl      precision / recall / F1 per field, exact match, valid
                                           rate and speed against gold objects (--json, --html)
 
-SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file.
+SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file
+(``extractly.schema_ref``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
-from .errors import ExtractlyError, SchemaError
+from .errors import ExtractlyError
 from .extractor import Extractor
+from .schema_ref import load_schema_ref
 from .tune.train import TuneConfig as TuneDefaults
-
-
-def load_schema_ref(ref: str) -> type[BaseModel] | Mapping[str, Any]:
-    """Resolve ``module:Class`` or a JSON Schema file path."""
-    path = Path(ref)
-    if path.suffix == ".json" or path.is_file():
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SchemaError(f"cannot read JSON Schema from {ref}: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise SchemaError(f"{ref} does not hold a JSON object")
-        return loaded
-    module_name, sep, attr = ref.partition(":")
-    if not sep:
-        raise SchemaError(f"SCHEMA must be module:Class or a .json file, not {ref!r}")
-    sys.path.insert(0, str(Path.cwd()))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SchemaError(f"cannot import {module_name}: {exc}") from exc
-    obj = getattr(module, attr, None)
-    if isinstance(obj, type) and issubclass(obj, BaseModel):
-        return obj
-    if isinstance(obj, Mapping):
-        return obj
-    raise SchemaError(f"{ref} is not a Pydantic model class or a JSON Schema dict")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from ..errors import ExtractlyError
 from ..extractor import Extractor
+from ..schema_ref import load_schema_ref
 
 
 class ExtractlyUDF:
@@ -43,8 +44,6 @@ class ExtractlyUDF:
         **options: Any,
     ) -> None:
         if isinstance(schema, str):
-            from ..cli import load_schema_ref
-
             schema = load_schema_ref(schema)
         self.text_column = text_column
         threads = n_threads or _reserved_cpus()
