@@ -7,7 +7,7 @@
                                           rate and speed against gold objects (--json, --html)
 
 SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file
-(``extractly.schema_ref``).
+(``extractly.schema_ref``). Errors print as ``extractly: Type: message`` and exit with status 2.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from .errors import ExtractlyError
 from .extractor import Extractor
 from .schema_ref import load_schema_ref
-from .tune.train import TuneConfig as TuneDefaults
+from .tune.config import TuneConfig as TuneDefaults
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,10 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         data = extractor.run(text).data
     except ExtractlyError as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     print(json.dumps(data, ensure_ascii=False))
     return 0
+
+
+def _fail(exc: BaseException) -> int:
+    """Report ``exc`` on stderr as ``extractly: Type: message``; the exit status for it (2)."""
+    print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 2
 
 
 _ADAPTER_HELP = (
@@ -120,8 +125,7 @@ def _tune(args: argparse.Namespace) -> int:
         result = tune(load_schema_ref(args.schema), args.train, out_dir=args.out,
                       model=args.model, config=config)
     except ExtractlyError as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     print(json.dumps({"adapter": str(result.adapter), "registered": str(result.registered),
                       "metrics": result.manifest["metrics"]}))
     return 0
@@ -177,8 +181,7 @@ def _run(args: argparse.Namespace) -> int:
             config.max_row_bytes = args.max_row_bytes
         summary = run_job(config)
     except (ExtractlyError, OSError, ValueError) as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     return 130 if summary.interrupted else 0
 
 
@@ -223,8 +226,7 @@ def _eval(args: argparse.Namespace) -> int:
         )
         report = evaluate(extractor, rows, batch_size=args.batch_size)
     except (ExtractlyError, OSError, ValueError) as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     print(report.format_table(), flush=True)  # shown even if a report file cannot be written
     try:
         if args.json:
@@ -233,8 +235,7 @@ def _eval(args: argparse.Namespace) -> int:
         if args.html:
             report.write_html(args.html)
     except OSError as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     return 0
 
 if __name__ == "__main__":

@@ -30,10 +30,10 @@ from ..schema import load_schema
 from ..settings import Safeguards
 from ..verbatim import verbatim_fields
 from .augment import synthesize_values
+from .config import Progress, TuneConfig, stderr_progress
 from .dataset import data_hash, encode, read_pairs
 from .export import write_adapter
 from .registry import file_sha256, make_manifest, register
-from .train import Progress, TuneConfig, _stderr
 
 __all__ = ["TuneConfig", "TuneDataError", "TuneResult", "tune"]
 
@@ -56,7 +56,7 @@ def tune(
     config: TuneConfig | None = None,
     safeguards: Safeguards | None = None,
     register_adapter: bool = True,
-    progress: Progress | None = _stderr,
+    progress: Progress | None = stderr_progress,
 ) -> TuneResult:
     """Fine-tune a LoRA for ``schema`` on ``train_path`` (JSONL of ``{"text", "output"}`` or
     ``{"text", "gold"}``) and export it as a llama.cpp adapter.
