@@ -1,4 +1,4 @@
-"""``extractly.tune.config``. Pure."""
+"""``extractly.tune.config`` and the prompt frame the tune manifest names. Pure."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from extractly.tune import TuneConfig
+from extractly.prompt import Prompt, document_frame
+from extractly.tune import PROMPT_TEMPLATE, TuneConfig
 from extractly.tune.config import stderr_progress
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_frame_is_written_once_and_unchanged() -> None:
+    assert document_frame("x") == "Text: x\nJSON:\n"
+    assert Prompt(prefix=()).document("x") == ("Text: x\nJSON:\n",)
+    assert Prompt(prefix=()).reask("x", " {} ", "bad")[0] == "Text: x\nJSON:\n"
+    assert PROMPT_TEMPLATE == "BOS + 'Text: <text>\\nJSON:\\n'"  # as in earlier manifests
 
 
 def test_progress_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,6 +26,7 @@ from ..constraint import compile_constraint
 from ..engine.tokenizer import tokenizer_for
 from ..errors import TuneDataError
 from ..model_files import resolve_model_path
+from ..prompt import document_frame
 from ..schema import load_schema
 from ..settings import Safeguards
 from ..verbatim import verbatim_fields
@@ -36,6 +37,10 @@ from .export import write_adapter
 from .registry import file_sha256, make_manifest, register
 
 __all__ = ["TuneConfig", "TuneDataError", "TuneResult", "tune"]
+
+PROMPT_TEMPLATE = f"BOS + {document_frame('<text>')!r}"
+"""The manifest's description of the prompt an adapter is trained on and used with:
+``prompt.build_prompt(..., instruction_free=True)``, i.e. only the document's frame."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def tune(
         "data_sha256": data_hash(pairs),
         "pairs": len(pairs),
         "verbatim": list(copied),
-        "prompt_template": "BOS + 'Text: <text>\\nJSON:\\n'",
+        "prompt_template": PROMPT_TEMPLATE,
         "metrics": outcome.metrics
         | {
             # the whole call: model load, tokenization, training; RSS is this process's peak
