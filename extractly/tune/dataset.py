@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,8 +205,3 @@ def data_hash(pairs: Sequence[Pair]) -> str:
     for p in pairs:
         h.update(json.dumps([p.text, p.target], ensure_ascii=False).encode())
     return h.hexdigest()
-
-
-def as_mapping(pair: Pair) -> Mapping[str, Any]:
-    value: Mapping[str, Any] = json.loads(pair.target)
-    return value
