@@ -27,10 +27,10 @@ from .errors import (
 )
 from .evaluation import EvalReport, GoldRow, evaluate, read_gold
 from .extractor import Extractor
-from .options import Safeguards, Sampling
 from .result import Attempt, Extraction, Usage
 from .retry import RetryPolicy
 from .schema import EXAMPLES_KEY, Example
+from .settings import Safeguards, Sampling
 
 __all__ = [
     "EXAMPLES_KEY",

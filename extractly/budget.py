@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .json_schema import resolve_ref
+
 UNBOUNDED_DEFAULT = 1024
 FLOOR = 32
 CEILING = 4096
@@ -40,8 +42,10 @@ def _tokens(schema: Any, root: Mapping[str, Any], depth: int) -> int | None:
     if depth > 24 or not isinstance(schema, Mapping):
         return None
     if "$ref" in schema:
-        target = _resolve(schema["$ref"], root)
-        return None if target is None else _tokens(target, root, depth + 1)
+        target = resolve_ref(schema, root)
+        if not target or "$ref" in target:
+            return None  # points nowhere, remote or circular: unbounded
+        return _tokens(target, root, depth + 1)
     if "const" in schema:
         return _literal(schema["const"])
     if "enum" in schema:
@@ -91,14 +95,3 @@ def _by_type(t: Any, schema: Mapping[str, Any], root: Mapping[str, Any], depth: 
 def _literal(value: Any) -> int:
     return len(json.dumps(value)) // 2 + 3
 
-
-def _resolve(ref: str, root: Mapping[str, Any]) -> Any:
-    if not ref.startswith("#"):
-        return None
-    target: Any = root
-    for part in ref[2:].split("/") if len(ref) > 1 else []:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if not isinstance(target, Mapping) or part not in target:
-            return None
-        target = target[part]
-    return target

@@ -6,51 +6,23 @@
     extractly eval SCHEMA GOLD.jsonl      precision / recall / F1 per field, exact match, valid
                                           rate and speed against gold objects (--json, --html)
 
-SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file.
+SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file
+(``extractly.schema_ref``). Errors print as ``extractly: Type: message`` and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
-from .errors import ExtractlyError, SchemaError
+from .errors import ExtractlyError
 from .extractor import Extractor
-from .tune.train import TuneConfig as TuneDefaults
-
-
-def load_schema_ref(ref: str) -> type[BaseModel] | Mapping[str, Any]:
-    """Resolve ``module:Class`` or a JSON Schema file path."""
-    path = Path(ref)
-    if path.suffix == ".json" or path.is_file():
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise SchemaError(f"cannot read JSON Schema from {ref}: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise SchemaError(f"{ref} does not hold a JSON object")
-        return loaded
-    module_name, sep, attr = ref.partition(":")
-    if not sep:
-        raise SchemaError(f"SCHEMA must be module:Class or a .json file, not {ref!r}")
-    sys.path.insert(0, str(Path.cwd()))
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SchemaError(f"cannot import {module_name}: {exc}") from exc
-    obj = getattr(module, attr, None)
-    if isinstance(obj, type) and issubclass(obj, BaseModel):
-        return obj
-    if isinstance(obj, Mapping):
-        return obj
-    raise SchemaError(f"{ref} is not a Pydantic model class or a JSON Schema dict")
+from .schema_ref import load_schema_ref
+from .tune.config import TuneConfig as TuneDefaults
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,15 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         extractor: Extractor[Any] = Extractor(
             schema, model=args.model, max_tokens=args.max_tokens, adapter=_adapter_arg(args.adapter)
         )
-        value = extractor.run(text).value
+        data = extractor.run(text).data
     except ExtractlyError as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    if isinstance(value, BaseModel):
-        print(value.model_dump_json())
-    else:
-        print(json.dumps(value, ensure_ascii=False))
+        return _fail(exc)
+    print(json.dumps(data, ensure_ascii=False))
     return 0
+
+
+def _fail(exc: BaseException) -> int:
+    """Report ``exc`` on stderr as ``extractly: Type: message``; the exit status for it (2)."""
+    print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 2
 
 
 _ADAPTER_HELP = (
@@ -151,8 +125,7 @@ def _tune(args: argparse.Namespace) -> int:
         result = tune(load_schema_ref(args.schema), args.train, out_dir=args.out,
                       model=args.model, config=config)
     except ExtractlyError as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     print(json.dumps({"adapter": str(result.adapter), "registered": str(result.registered),
                       "metrics": result.manifest["metrics"]}))
     return 0
@@ -208,8 +181,7 @@ def _run(args: argparse.Namespace) -> int:
             config.max_row_bytes = args.max_row_bytes
         summary = run_job(config)
     except (ExtractlyError, OSError, ValueError) as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     return 130 if summary.interrupted else 0
 
 
@@ -254,8 +226,7 @@ def _eval(args: argparse.Namespace) -> int:
         )
         report = evaluate(extractor, rows, batch_size=args.batch_size)
     except (ExtractlyError, OSError, ValueError) as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     print(report.format_table(), flush=True)  # shown even if a report file cannot be written
     try:
         if args.json:
@@ -264,8 +235,7 @@ def _eval(args: argparse.Namespace) -> int:
         if args.html:
             report.write_html(args.html)
     except OSError as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
     return 0
 
 if __name__ == "__main__":

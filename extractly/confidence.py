@@ -20,6 +20,8 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 
+from .json_schema import escape
+
 _WHITESPACE = " \t\r\n"
 
 
@@ -132,7 +134,7 @@ class _Scanner:
                 i = self.skip(key_end)
                 if self.text[i] != ":":
                     raise _Incomplete
-                child = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+                child = f"{pointer}/{escape(key)}"
                 i = self.value(i + 1, child)
             else:
                 i = self.value(i, f"{pointer}/{index}")

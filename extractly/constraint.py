@@ -22,7 +22,8 @@ import llguidance
 from . import verbatim
 from .errors import SchemaError, UnsupportedSchemaError
 from .formats import with_exact_formats
-from .schema import JSON, VERBATIM_KEY, describe_path, schema_fingerprint, walk
+from .json_schema import JSON, describe_path, walk
+from .schema import VERBATIM_KEY, schema_fingerprint
 
 _COMPILE_OPTIONS: dict[str, Any] = {
     "whitespace_flexible": False,

@@ -21,7 +21,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from .errors import DataFileError
+from .labelled_rows import read_labelled_rows
+from .result import as_json_data
 
 
 class DistillLog:
@@ -32,11 +34,9 @@ class DistillLog:
         self._lock = threading.Lock()
 
     def append(self, text: str, output: Any, *, backend: str, schema_fingerprint: str) -> None:
-        if isinstance(output, BaseModel):
-            output = output.model_dump(mode="json")
         line = {
             "text": text,
-            "output": output,
+            "output": as_json_data(output),
             "backend": backend,
             "schema_fingerprint": schema_fingerprint,
         }
@@ -57,17 +57,10 @@ class DistillLog:
 
 
 def read_distill_log(path: str | os.PathLike[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """``(text, output)`` for each line of a distillation log (the ``tune`` input format)."""
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not (
-                isinstance(row.get("output"), dict)
-            ):
-                raise ValueError(
-                    f"{path}:{number}: expected an object with a string 'text' and an object "
-                    "'output'"
-                )
-            yield row["text"], row["output"]
+    """``(text, output)`` for each line of a distillation log (the ``tune`` input format).
+
+    Raises ``DataFileError`` naming ``file:line`` for a line that is not UTF-8 JSON with a
+    string ``text`` and an object ``output``.
+    """
+    for row in read_labelled_rows(path, error=DataFileError, keys=("output",)):
+        yield row.text, row.output

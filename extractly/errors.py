@@ -17,8 +17,10 @@ Every error the library raises on purpose derives from ``ExtractlyError``::
     │   ├── TruncatedOutputError    max_tokens or the context ran out before the JSON closed
     │   ├── OutputValidationError   the JSON parsed but the schema or a validator rejected it
     │   └── FallbackExhaustedError  every backend of the fallback chain failed; holds them all
-    └── EvalDataError               a gold row for ``extractly eval`` is unreadable or does not
-                                    fit the schema; names the file and line
+    └── DataFileError               a data file row is unreadable or does not fit the schema;
+        │                           the message names file:line and how to fix it
+        ├── EvalDataError           a gold row for ``extractly eval``
+        └── TuneDataError           a training pair for ``extractly tune``
 
 ``ExtractionError`` carries the evidence: ``raw_text`` (what the model wrote) and
 ``attempts`` (each try). We never reuse pydantic's ``ValidationError`` name.
@@ -120,8 +122,22 @@ class FallbackExhaustedError(ExtractionError):
     """
 
 
-class EvalDataError(ExtractlyError, ValueError):
+class DataFileError(ExtractlyError, ValueError):
+    """A data file row is unreadable or does not fit the schema.
+
+    The message names the row (``file:line`` for a file) and says how to fix it. Raised as is
+    for a distillation log (``read_distill_log``); the readers of gold and training files raise
+    the subclasses below.
+    """
+
+
+class EvalDataError(DataFileError):
     """A gold row (``extractly.evaluation``) is unreadable, malformed or does not fit the schema.
 
     The message names the row (``file:line`` for a file) and says how to fix it.
     """
+
+
+class TuneDataError(DataFileError):
+    """A training file line (``extractly.tune``) is unreadable or its object does not fit the
+    schema the decoder enforces; the message names ``file:line`` (or the pair) and the fix."""

@@ -24,7 +24,6 @@ those).
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import time
@@ -33,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from .errors import EvalDataError, ExtractionError, ExtractlyError, SchemaError
 from .extractor import Extractor
+from .labelled_rows import LabelledRow, labelled_row, read_labelled_rows
+from .result import Extraction
 from .schema import SchemaSpec, prune_absent_nulls
 from .scoring import FieldCounts, Normalizer, normalize, score_fields, total
 from .validate import OutputValidator
@@ -195,7 +194,7 @@ def evaluate(
             )
             _usage_of_failure(result, report)
         else:
-            predicted = _as_json(result.value)
+            predicted = predicted_object(result)
             report.valid += 1
             report.latencies.append(result.usage.seconds)
             report.prompt_tokens.append(
@@ -206,6 +205,14 @@ def evaluate(
             report.fields[name] = report.fields[name] + c
         report.exact += predicted is not None and all(c.tp + c.tn for c in counts.values())
     return report
+
+
+def predicted_object(result: Extraction[Any]) -> Mapping[str, Any]:
+    """What is scored for a successful extraction: ``result.data`` (a Pydantic value dumped by
+    alias, so its keys are the schema's property names, like the gold's and like what
+    ``extractly run`` writes), or ``{}`` when the value is not an object."""
+    data = result.data
+    return data if isinstance(data, Mapping) else {}
 
 
 def _usage_of_failure(error: ExtractlyError, report: EvalReport) -> None:
@@ -220,23 +227,23 @@ def _usage_of_failure(error: ExtractlyError, report: EvalReport) -> None:
 # -- gold rows ---------------------------------------------------------------------------------
 
 
+GOLD_KEYS = ("gold", "output")
+"""Label keys of a gold row, in order of preference."""
+
+
 def gold_row(raw: Any, where: str) -> GoldRow:
     """A ``GoldRow`` from a parsed row; ``EvalDataError`` naming ``where`` if it is malformed."""
-    gold = raw.get("gold", raw.get("output")) if isinstance(raw, Mapping) else None
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("text"), str) or not isinstance(
-        gold, Mapping
-    ):
-        raise EvalDataError(
-            f"{where}: expected an object with a string 'text' and an object 'gold' (or "
-            "'output'), like {\"text\": \"...\", \"gold\": {...}}. Fix or drop this line."
-        )
-    ident = raw.get("id")
-    name = raw.get("schema")
+    return _gold_row(labelled_row(raw, where, error=EvalDataError, keys=GOLD_KEYS))
+
+
+def _gold_row(row: LabelledRow) -> GoldRow:
+    ident = row.extra.get("id")
+    name = row.extra.get("schema")
     return GoldRow(
-        text=raw["text"],
-        gold=dict(gold),
+        text=row.text,
+        gold=dict(row.output),
         id=None if ident is None else str(ident),
-        where=where,
+        where=row.where,
         schema=name if isinstance(name, str) else None,
     )
 
@@ -250,29 +257,12 @@ def read_gold(path: str | os.PathLike[str], schema_name: str | None = None) -> l
     """
     rows: list[GoldRow] = []
     seen: set[str] = set()
-    with open(path, "rb") as f:
-        for number, raw_line in enumerate(f, 1):
-            where = f"{path}:{number}"
-            try:
-                line = raw_line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise EvalDataError(
-                    f"{where}: not UTF-8 (byte {exc.start}); re-encode the file as UTF-8"
-                ) from None
-            if not line.strip():
-                continue
-            try:
-                parsed = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvalDataError(
-                    f"{where}: not JSON ({exc.msg} at column {exc.colno}); each line must be "
-                    "one JSON object. Fix or drop this line."
-                ) from None
-            row = gold_row(parsed, where)
-            if row.schema is not None:
-                seen.add(row.schema)
-            if schema_name is None or row.schema in (None, schema_name):
-                rows.append(row)
+    for labelled in read_labelled_rows(path, error=EvalDataError, keys=GOLD_KEYS):
+        row = _gold_row(labelled)
+        if row.schema is not None:
+            seen.add(row.schema)
+        if schema_name is None or row.schema in (None, schema_name):
+            rows.append(row)
     if not rows:
         labels = f" (its rows are labelled {sorted(seen)})" if seen else ""
         wanted = f" for schema {schema_name!r}" if schema_name else ""
@@ -334,13 +324,6 @@ def select_schema(loaded: Mapping[str, Any], name: str | None, source: str) -> M
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def _as_json(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, BaseModel):
-        dumped: dict[str, Any] = value.model_dump(mode="json", by_alias=True)
-        return dumped
-    return value if isinstance(value, Mapping) else {}
 
 
 def _field_json(c: FieldCounts) -> dict[str, Any]:

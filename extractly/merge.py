@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .json_schema import escape, join_pointer
 from .spans import normalize
 
 
@@ -78,7 +79,7 @@ def _merge(
     if present and all(isinstance(c[2], dict) for c in present):
         merged: dict[str, Any] = {}
         for key in dict.fromkeys(k for c in present for k in c[2]):
-            step = "/" + key.replace("~", "~0").replace("/", "~1")
+            step = "/" + escape(key)
             children = [(i, p + step, v[key]) for i, p, v in present if key in v]
             merged[key] = _merge(chunks, folded, children, pointer + step, out)
         return merged
@@ -150,7 +151,7 @@ def _leaf_pointers(value: Any, pointer: str) -> list[str]:
         return [
             p
             for k, v in value.items()
-            for p in _leaf_pointers(v, f"{pointer}/{k.replace('~', '~0').replace('/', '~1')}")
+            for p in _leaf_pointers(v, f"{pointer}/{escape(k)}")
         ]
     if isinstance(value, list) and value:
         return [p for i, v in enumerate(value) for p in _leaf_pointers(v, f"{pointer}/{i}")]
@@ -166,7 +167,7 @@ def trim_list(merged: Merged, path: Sequence[str | int], limit: int) -> int:
         target = target[step]
     if not isinstance(target, list) or len(target) <= limit:
         return 0
-    pointer = "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in path)
+    pointer = join_pointer(path)
     ranked = sorted(
         range(len(target)),
         key=lambda i: (-subtree_confidence(merged.confidence, f"{pointer}/{i}"), i),

@@ -16,7 +16,6 @@ from .errors import ModelNotFoundError
 
 MODEL_ENV = "EXTRACTLY_MODEL"
 CACHE_ENV = "EXTRACTLY_CACHE_DIR"
-DEFAULT_MODEL_NAME = "gemma-3-270m-q4_k_m"
 
 _lock = threading.Lock()
 

@@ -1,7 +1,10 @@
-"""The keyword options of ``Extractor``, ``extract`` and ``extract_many``, in one TypedDict.
+"""The keyword options of ``Extractor``, ``extract`` and ``extract_many``, in one catalogue.
 
+``ExtractorOptions`` documents every option under its key; ``OPTION_NAMES`` is the set of them.
 Only the top of the stack (``extractor.py``, ``_api.py``) imports this module. ``Safeguards``
-and ``Sampling`` live in the leaf module ``settings.py`` and are re-exported here.
+and ``Sampling`` live in the leaf module ``extractly.settings`` and are re-exported here, so
+``from extractly.options import Safeguards`` keeps working. Not here: checking or applying the
+options (``extractor.py``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,12 @@ from typing import Any
 from .schema import Example, SchemaSpec
 
 
+def document_frame(text: str) -> str:
+    """The frame around one text, written once for the documents, the worked examples and the
+    re-ask: ``"Text: <text>\\nJSON:\\n"``. The object follows it (the decoder starts there)."""
+    return f"Text: {text}\nJSON:\n"
+
+
 @dataclass(frozen=True)
 class Prompt:
     prefix: tuple[str, ...]
@@ -36,7 +42,7 @@ class Prompt:
 
     def document(self, text: str) -> tuple[str, ...]:
         """Pieces that follow the prefix for one document."""
-        return (f"Text: {text}\nJSON:\n",)
+        return (document_frame(text),)
 
     def reask(self, text: str, previous: str, error: str) -> tuple[str, ...]:
         """Pieces for a second try at ``text``: the rejected answer, why, then a fresh start.
@@ -46,7 +52,7 @@ class Prompt:
         """
         reason = " ".join(error.split())[:300]
         return (
-            f"Text: {text}\nJSON:\n",
+            document_frame(text),
             previous.strip()[:1000],
             f"\nRejected: {reason}\nCorrected JSON:\n",
         )
@@ -82,7 +88,7 @@ def build_prompt(
     if head:
         pieces.append(head.rstrip() + "\n\n")
     for shot in shots:
-        pieces.append(f"Text: {shot.text}\nJSON:\n")
+        pieces.append(document_frame(shot.text))
         pieces.append(compact_json(ordered_like(shot.output, spec.decode_schema)))
         pieces.append("\n\n")
     return Prompt(prefix=tuple(pieces))

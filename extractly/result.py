@@ -1,12 +1,31 @@
-"""What an extraction returns: the value and the evidence of how it was obtained."""
+"""What an extraction returns: the value and the evidence of how it was obtained.
+
+One convention turns a value into JSON data, everywhere a value is written or compared
+(``Extraction.data``, ``extractly run``, the Ray integration, the distillation log, worked
+examples, ``extractly eval``): ``as_json_data``, which dumps a Pydantic model **by alias**. The
+decoder writes the schema's property names, and Pydantic's ``model_json_schema()`` takes them
+from the aliases, so the data has the same keys as ``Extraction.raw_text``, as gold and training
+files, and as the schema the output is validated against. Not here: building an ``Extraction``
+(``extractor.py``, ``chain.py``) or serializing it to a file.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
 
 T = TypeVar("T")
+
+
+def as_json_data(value: Any) -> Any:
+    """``value`` as JSON data: a Pydantic model is dumped in JSON mode with its aliases as keys
+    (the schema's property names, see the module docstring); anything else is returned as is."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    return value
 
 
 @dataclass(frozen=True)
@@ -33,8 +52,9 @@ class Usage:
 
     @classmethod
     def total(cls, usages: Sequence[Usage], seconds: float) -> Usage:
-        """The sum of ``usages`` (tokens, repetition breaks; ``closed_early`` if any was),
-        taking ``seconds`` as the wall time."""
+        """The usage of several runs together (the chunks of a long document): token counts and
+        repetition breaks summed, ``closed_early`` if any run closed early, and ``seconds`` as
+        given (runs may overlap in time, so their seconds do not add up)."""
         return cls(
             prompt_tokens=sum(u.prompt_tokens for u in usages),
             cached_prompt_tokens=sum(u.cached_prompt_tokens for u in usages),
@@ -94,3 +114,16 @@ class Extraction(Generic[T]):
     notes: tuple[str, ...] = ()
     """Anything done to the value after decoding that you should know about (a merged list
     trimmed to ``maxItems``, chunks that failed)."""
+
+    @property
+    def data(self) -> Any:
+        """``value`` as JSON data: a Pydantic model dumped with ``mode="json"`` and
+        ``by_alias=True``, anything else as is (``as_json_data``).
+
+        Aliases are used because the decoder writes the schema's property names, which
+        ``model_json_schema()`` takes from the aliases: ``data`` has the same keys as
+        ``raw_text``, as gold and training files, and as what ``extractly run`` writes and
+        ``extractly eval`` scores. (A field with different validation and serialization
+        aliases gets its serialization alias here.)
+        """
+        return as_json_data(self.value)

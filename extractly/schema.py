@@ -3,7 +3,8 @@
 ``load_schema`` returns a ``SchemaSpec``: the user's JSON Schema (used to validate), the decode
 schema (the same plus small-model safeguards, used to build the token constraint), the worked
 examples attached to the schema, and a fingerprint that keys every cache. This module is pure:
-it does not talk to the model or to llguidance.
+it does not talk to the model or to llguidance. Not here: walking schemas, ``$ref`` and JSON
+Pointers (``extractly.json_schema``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ import jsonschema
 from pydantic import BaseModel
 
 from .errors import SchemaError
+from .json_schema import JSON, allows_null, describe_path, resolve_ref, walk
+from .result import as_json_data
 from .settings import Safeguards
 
 EXAMPLES_KEY = "x-extractly-examples"
@@ -27,8 +30,6 @@ EXAMPLES_KEY = "x-extractly-examples"
 VERBATIM_KEY = "x-extractly-verbatim"
 """Top-level property key that marks a field whose value must be copied from the text
 (``extractly.verbatim``)."""
-
-JSON = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,7 @@ class Example:
                 "an example must be Example(text, output), a (text, output) pair or a dict "
                 f"with 'text' and 'output'; got {item!r:.200}"
             )
-        if isinstance(output, BaseModel):
-            output = output.model_dump(mode="json")
+        output = as_json_data(output)
         if not isinstance(item["text"], str) or not isinstance(output, Mapping):
             raise SchemaError(
                 f"an example needs a str text and an object output; got {item!r:.200}"
@@ -140,87 +140,6 @@ def schema_fingerprint(schema: Mapping[str, Any]) -> str:
     """A stable hash of a schema: same schema, same key order -> same fingerprint."""
     canonical = json.dumps(schema, sort_keys=False, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def allows_null(schema: Any) -> bool:
-    """True if ``schema`` obviously admits ``null`` (without resolving references)."""
-    if schema is True or schema == {}:
-        return True
-    if not isinstance(schema, Mapping):
-        return False
-    t = schema.get("type")
-    if t == "null" or (isinstance(t, list) and "null" in t):
-        return True
-    if "const" in schema and schema["const"] is None:
-        return True
-    if "enum" in schema and None in schema["enum"]:
-        return True
-    return any(allows_null(s) for s in schema.get("anyOf", []) + schema.get("oneOf", []))
-
-
-_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas")
-_SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
-_SUBSCHEMA_SINGLE = (
-    "items",
-    "additionalProperties",
-    "not",
-    "if",
-    "then",
-    "else",
-    "contains",
-    "propertyNames",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "additionalItems",
-)
-
-
-def walk(schema: Any, path: str = "") -> Iterator[tuple[str, JSON]]:
-    """Yield ``(json_pointer, subschema)`` for every object sub-schema, depth first."""
-    if not isinstance(schema, dict):
-        return
-    yield path, schema
-    for key in _SUBSCHEMA_MAPS:
-        sub = schema.get(key)
-        if isinstance(sub, dict):
-            for name, s in sub.items():
-                yield from walk(s, f"{path}/{key}/{_escape(name)}")
-    for key in _SUBSCHEMA_LISTS:
-        sub = schema.get(key)
-        if isinstance(sub, list):
-            for i, s in enumerate(sub):
-                yield from walk(s, f"{path}/{key}/{i}")
-    for key in _SUBSCHEMA_SINGLE:
-        if key in schema:
-            yield from walk(schema[key], f"{path}/{key}")
-
-
-def _escape(name: str) -> str:
-    return name.replace("~", "~0").replace("/", "~1")
-
-
-def describe_path(pointer: str) -> str:
-    """Turn a JSON pointer into the field path a user recognizes, e.g. ``guests[].name``."""
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-    out: list[str] = []
-    i = 0
-    while i < len(parts):
-        part = parts[i]
-        if part in ("properties", "$defs", "definitions") and i + 1 < len(parts):
-            out.append(("#" if part != "properties" else "") + parts[i + 1])
-            i += 2
-            continue
-        if part == "items":
-            out.append("[]")
-        elif part in ("anyOf", "oneOf", "allOf", "prefixItems") and i + 1 < len(parts):
-            out.append(f"<{part}[{parts[i + 1]}]>")
-            i += 2
-            continue
-        else:
-            out.append(f"<{part}>")
-        i += 1
-    text = ".".join(out).replace(".[]", "[]")
-    return text or "<root>"
 
 
 _LEGACY_DRAFTS = (
@@ -330,21 +249,3 @@ def prune_absent_nulls(value: Any, schema: Mapping[str, Any], root: Mapping[str,
             if len(branches) == 1:
                 return prune_absent_nulls(value, branches[0], root)
     return value
-
-
-def resolve_ref(schema: Any, root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``schema`` with local ``$ref``s followed (``{}`` when one points nowhere)."""
-    seen = 0
-    while isinstance(schema, Mapping) and isinstance(schema.get("$ref"), str) and seen < 32:
-        ref: str = schema["$ref"]
-        if not ref.startswith("#"):
-            break
-        target: Any = root
-        for part in ref[1:].split("/")[1:] if ref != "#" else []:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(target, Mapping) or part not in target:
-                return {}
-            target = target[part]
-        schema = target
-        seen += 1
-    return schema if isinstance(schema, Mapping) else {}

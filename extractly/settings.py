@@ -1,8 +1,9 @@
-"""Settings that shape decoding: small-model safeguards and sampling. A leaf: imports nothing
-of extractly.
+"""Settings that shape decoding: small-model safeguards and sampling.
 
 These are plain frozen dataclasses so they hash into the constraint cache key and print well.
-Not here: the option catalogue of ``Extractor`` (``options.py``).
+This is a leaf module: it imports nothing from extractly, so the lowest layers (``schema``,
+``engine.decoder``, ``tune``) can use it. Not here: the ``Extractor``'s keyword options
+(``extractly.options``), which name these settings among the chain's and the runtime's.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .json_schema import escape
+
 Span = tuple[int, int]
 
 
@@ -39,8 +41,7 @@ def string_leaves(value: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
         yield pointer, value
     elif isinstance(value, Mapping):
         for key, child in value.items():
-            escaped = str(key).replace("~", "~0").replace("/", "~1")
-            yield from string_leaves(child, f"{pointer}/{escaped}")
+            yield from string_leaves(child, f"{pointer}/{escape(str(key))}")
     elif isinstance(value, list | tuple):
         for index, child in enumerate(value):
             yield from string_leaves(child, f"{pointer}/{index}")

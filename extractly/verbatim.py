@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SchemaError
-from .schema import SchemaSpec, resolve_ref
+from .json_schema import resolve_ref
+from .schema import SchemaSpec
 
 _UNSUPPORTED_STRING_KEYS = ("enum", "const", "pattern", "format")
 _NULL = '"null"'

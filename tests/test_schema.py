@@ -6,11 +6,10 @@ import pytest
 from pydantic import BaseModel, Field
 
 from extractly import Safeguards, SchemaError
+from extractly.json_schema import allows_null, describe_path
 from extractly.schema import (
     EXAMPLES_KEY,
     Example,
-    allows_null,
-    describe_path,
     load_schema,
     prune_absent_nulls,
     schema_fingerprint,

@@ -201,11 +201,10 @@ def extract_chunk(extractor: Extractor[Any], items: list[tuple[str, str]]) -> li
 
 
 def success_fields(result: Extraction[Any]) -> dict[str, Any]:
-    value = result.value
-    output = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    """The record fields of a success; ``output`` is ``result.data`` (keys by alias)."""
     usage = result.usage
     fields: dict[str, Any] = {
-        "output": output,
+        "output": result.data,
         "backend": result.backend,
         "confidence": round(result.confidence, 6),
         "field_confidence": {k: round(v, 6) for k, v in result.field_confidence.items()},

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from ..errors import ExtractlyError
 from ..extractor import Extractor
+from ..schema_ref import load_schema_ref
 
 
 class ExtractlyUDF:
@@ -43,8 +44,6 @@ class ExtractlyUDF:
         **options: Any,
     ) -> None:
         if isinstance(schema, str):
-            from ..cli import load_schema_ref
-
             schema = load_schema_ref(schema)
         self.text_column = text_column
         threads = n_threads or _reserved_cpus()
@@ -61,9 +60,7 @@ class ExtractlyUDF:
                 errors.append(f"{type(result).__name__}: {result}")
                 confidence.append(None)
                 continue
-            value = result.value
-            data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-            outputs.append(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+            outputs.append(json.dumps(result.data, ensure_ascii=False, separators=(",", ":")))
             errors.append(None)
             confidence.append(result.confidence)
         batch["output"] = outputs

@@ -25,16 +25,22 @@ from pydantic import BaseModel
 from ..adapter_registry import file_sha256, make_manifest, register
 from ..constraint import compile_constraint
 from ..engine.tokenizer import tokenizer_for
+from ..errors import TuneDataError
 from ..model_files import resolve_model_path
+from ..prompt import document_frame
 from ..schema import load_schema
 from ..settings import Safeguards
 from ..verbatim import verbatim_fields
 from .augment import synthesize_values
-from .dataset import TuneDataError, data_hash, encode, read_pairs
+from .config import Progress, TuneConfig, stderr_progress
+from .dataset import data_hash, encode, read_pairs
 from .export import write_adapter
-from .train import Progress, TuneConfig, _stderr
 
 __all__ = ["TuneConfig", "TuneDataError", "TuneResult", "tune"]
+
+PROMPT_TEMPLATE = f"BOS + {document_frame('<text>')!r}"
+"""The manifest's description of the prompt an adapter is trained on and used with:
+``prompt.build_prompt(..., instruction_free=True)``, i.e. only the document's frame."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def tune(
     config: TuneConfig | None = None,
     safeguards: Safeguards | None = None,
     register_adapter: bool = True,
-    progress: Progress | None = _stderr,
+    progress: Progress | None = stderr_progress,
 ) -> TuneResult:
     """Fine-tune a LoRA for ``schema`` on ``train_path`` (JSONL of ``{"text", "output"}`` or
     ``{"text", "gold"}``) and export it as a llama.cpp adapter.
@@ -92,7 +98,7 @@ def tune(
         "data_sha256": data_hash(pairs),
         "pairs": len(pairs),
         "verbatim": list(copied),
-        "prompt_template": "BOS + 'Text: <text>\\nJSON:\\n'",
+        "prompt_template": PROMPT_TEMPLATE,
         "metrics": outcome.metrics
         | {
             # the whole call: model load, tokenization, training; RSS is this process's peak

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,13 +26,10 @@ import llguidance
 import numpy as np
 
 from ..constraint import CompiledConstraint
-from ..errors import ExtractlyError
+from ..errors import TuneDataError as TuneDataError
+from ..labelled_rows import read_labelled_rows
 from ..prompt import build_prompt, compact_json, ordered_like
 from ..schema import SchemaSpec
-
-
-class TuneDataError(ExtractlyError, ValueError):
-    """A training file line is unreadable or its object does not fit the schema."""
 
 
 @dataclass(frozen=True)
@@ -62,26 +59,10 @@ the 262k-token head (enum values, null-or-value, words to copy under verbatim fi
 
 def read_pairs(path: str | os.PathLike[str], spec: SchemaSpec) -> list[Pair]:
     """Read and validate every line of ``path``; raise ``TuneDataError`` on the first bad one."""
-    rows: list[tuple[str, Any]] = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TuneDataError(f"{where}: not JSON ({exc.msg})") from None
-            output = row.get("output", row.get("gold")) if isinstance(row, dict) else None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or output is None:
-                raise TuneDataError(
-                    f"{where}: expected an object with a string 'text' and an object 'output' "
-                    "(or 'gold')"
-                )
-            rows.append((where, (row["text"], output)))
+    rows = list(read_labelled_rows(path, error=TuneDataError, keys=("output", "gold")))
     if not rows:
         raise TuneDataError(f"{path}: no training pairs (the file is empty)")
-    return [make_pair(text, output, spec, where=where) for where, (text, output) in rows]
+    return [make_pair(row.text, row.output, spec, where=row.where) for row in rows]
 
 
 def make_pair(text: str, output: Any, spec: SchemaSpec, *, where: str = "pair") -> Pair:
@@ -224,8 +205,3 @@ def data_hash(pairs: Sequence[Pair]) -> str:
     for p in pairs:
         h.update(json.dumps([p.text, p.target], ensure_ascii=False).encode())
     return h.hexdigest()
-
-
-def as_mapping(pair: Pair) -> Mapping[str, Any]:
-    value: Mapping[str, Any] = json.loads(pair.target)
-    return value

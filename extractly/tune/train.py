@@ -26,12 +26,11 @@ from __future__ import annotations
 import copy
 import math
 import random
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -39,43 +38,8 @@ import numpy.typing as npt
 from ..engine.build_flags import cpu_flags
 from ..engine.llama import available_cores
 from ..model_files import cache_dir
+from .config import Progress, TuneConfig, stderr_progress
 from .dataset import Encoded
-
-TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-
-
-@dataclass(frozen=True)
-class TuneConfig:
-    rank: int = 8
-    alpha: int = 16
-    learning_rate: float = 2e-3
-    epochs: int = 3
-    batch_size: int = 8
-    max_steps: int | None = None
-    """Stop after this many optimizer steps (for smoke tests)."""
-    validation_share: float = 0.1
-    eval_every: int | None = None
-    """Steps between validation passes; default once per epoch (at least every 25 steps)."""
-    patience: int = 2
-    """Stop when validation loss has not improved for this many passes."""
-    max_seq_len: int = 512
-    seed: int = 0
-    threads: int | None = None
-    target_modules: tuple[str, ...] = TARGET_MODULES
-    synthetic_values: float = 0.0
-    """Share of pairs whose free-text values are replaced by synthetic ones (``augment.py``):
-    for train data that names few distinct entities, so the tune learns to copy them."""
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
-    """Dtype of the frozen base weights: "auto" is bf16 where the CPU computes it natively."""
-    micro_batch: int = 4
-    """Sequences per forward/backward pass; a batch's gradient is accumulated over its micro
-    batches (weighted by their chosen tokens, so it equals the whole batch's). Bounds the
-    activations kept for the backward pass: peak RSS, not the result."""
-    verbatim: bool = False
-    """Tune for verbatim extraction of every top-level free string (``extractly.verbatim``):
-    the target is replayed through the verbatim constraint, so a value's tokens are chosen
-    among the words of the text and the loss there skips the full output head. Extractors
-    using the adapter copy those fields too (the manifest lists them)."""
 
 
 @dataclass
@@ -83,13 +47,6 @@ class TrainOutcome:
     lora: dict[str, npt.NDArray[np.float32]]
     """PEFT state-dict names -> LoRA A/B matrices (the best validation checkpoint)."""
     metrics: dict[str, Any]
-
-
-Progress = Callable[[str], None]
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def load_base(gguf_path: Path, base_sha256: str) -> Any:
@@ -142,7 +99,7 @@ def train_lora(
     data: Sequence[Encoded],
     config: TuneConfig,
     *,
-    progress: Progress | None = _stderr,
+    progress: Progress | None = stderr_progress,
 ) -> TrainOutcome:
     import torch
     from peft import LoraConfig, get_peft_model

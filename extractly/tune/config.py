@@ -1,0 +1,58 @@
+"""The settings of a fine-tune (``TuneConfig``) and where its progress goes by default.
+
+Kept apart from ``train.py`` so the command line can read the defaults (``--rank``,
+``--learning-rate``, ...) without the training code. This module imports only the standard
+library. Not here: training (``train.py``), the training data (``dataset.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    rank: int = 8
+    alpha: int = 16
+    learning_rate: float = 2e-3
+    epochs: int = 3
+    batch_size: int = 8
+    max_steps: int | None = None
+    """Stop after this many optimizer steps (for smoke tests)."""
+    validation_share: float = 0.1
+    eval_every: int | None = None
+    """Steps between validation passes; default once per epoch (at least every 25 steps)."""
+    patience: int = 2
+    """Stop when validation loss has not improved for this many passes."""
+    max_seq_len: int = 512
+    seed: int = 0
+    threads: int | None = None
+    target_modules: tuple[str, ...] = TARGET_MODULES
+    synthetic_values: float = 0.0
+    """Share of pairs whose free-text values are replaced by synthetic ones (``augment.py``):
+    for train data that names few distinct entities, so the tune learns to copy them."""
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    """Dtype of the frozen base weights: "auto" is bf16 where the CPU computes it natively."""
+    micro_batch: int = 4
+    """Sequences per forward/backward pass; a batch's gradient is accumulated over its micro
+    batches (weighted by their chosen tokens, so it equals the whole batch's). Bounds the
+    activations kept for the backward pass: peak RSS, not the result."""
+    verbatim: bool = False
+    """Tune for verbatim extraction of every top-level free string (``extractly.verbatim``):
+    the target is replayed through the verbatim constraint, so a value's tokens are chosen
+    among the words of the text and the loss there skips the full output head. Extractors
+    using the adapter copy those fields too (the manifest lists them)."""
+
+
+Progress = Callable[[str], None]
+"""Receives one line of training progress (step, loss, validation loss, ETA)."""
+
+
+def stderr_progress(line: str) -> None:
+    """The default ``Progress``: print the line to stderr at once."""
+    print(line, file=sys.stderr, flush=True)
