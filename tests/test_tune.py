@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks._snips import data_dir
+from benchmarks.datasets import data_dir
 from extractly import Extractor
 from extractly.errors import ModelNotFoundError
 from extractly.evaluation import evaluate, gold_row
