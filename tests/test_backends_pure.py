@@ -15,7 +15,7 @@ from extractly.backends.base import BackendRequest
 from extractly.chain import json_span
 from extractly.options import Safeguards
 from extractly.schema import load_schema
-from tests.servers import FaultyProxy
+from tests.support.servers import FaultyProxy
 
 SPEC = load_schema({"type": "object", "properties": {"x": {"type": "string"}}}, Safeguards())
 

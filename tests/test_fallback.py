@@ -24,7 +24,7 @@ from extractly.backends import BackendRequest, OpenAIBackend
 from extractly.chain import RetryPolicy
 from extractly.distill import read_distill_log
 from extractly.model_files import resolve_model_path
-from tests.servers import MODEL_ALIAS, FaultyProxy, LlamaServer, free_port
+from tests.support.servers import MODEL_ALIAS, FaultyProxy, LlamaServer, free_port
 
 
 class Invoice(BaseModel):
