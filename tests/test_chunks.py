@@ -14,7 +14,6 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-
 def test_sentences_end_at_terminal_punctuation_and_blank_lines() -> None:
     text = 'He said "Go." Then left!  Why?\n\nNew part without stop\nstill same. End'
     assert [text[s:e] for s, e in sentence_spans(text)] == [
@@ -24,7 +23,6 @@ def test_sentences_end_at_terminal_punctuation_and_blank_lines() -> None:
         "New part without stop\nstill same.",
         "End",
     ]
-
 
 
 def test_chunks_are_whole_sentences_within_budget_and_overlap() -> None:
@@ -41,14 +39,12 @@ def test_chunks_are_whole_sentences_within_budget_and_overlap() -> None:
         assert text[s2:e1].count("Sentence") == 2  # exactly two sentences of overlap
 
 
-
 def test_a_sentence_longer_than_the_budget_is_cut_at_spaces() -> None:
     text = "Short one. " + " ".join(f"w{i}" for i in range(100)) + ". Tail."
     chunks = plan_chunks(text, words, 16, overlap=1)
     assert all(words(text[s:e]) <= 16 for s, e in chunks)
     covered = " ".join(text[s:e] for s, e in chunks).split()
     assert set(covered) == set(text.split())  # nothing lost
-
 
 
 @given(st.text(alphabet="ab .!?\n", max_size=300), st.integers(2, 30), st.integers(0, 3))

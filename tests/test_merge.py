@@ -9,7 +9,6 @@ def chunk(value: object, confidence: dict[str, float] | None = None, text: str =
     return ChunkValue(value, confidence or {}, text)
 
 
-
 def test_lists_concatenate_and_drop_normalized_duplicates() -> None:
     merged = merge_chunks(
         [
@@ -20,7 +19,6 @@ def test_lists_concatenate_and_drop_normalized_duplicates() -> None:
     )
     assert merged.value == {"p": ["SonoGauge", "Tide  Link", "BrineWatch"]}
     assert merged.origin == {"/p/0": 0, "/p/1": 0, "/p/2": 1}
-
 
 
 def test_scalars_non_null_then_copied_then_confident_then_earliest() -> None:
@@ -42,7 +40,6 @@ def test_scalars_non_null_then_copied_then_confident_then_earliest() -> None:
     assert merged.confidence == {"/a": 0.2, "/b": 0.9, "/c": 0.1, "/d": 0.9}
 
 
-
 def test_nested_objects_merge_field_by_field_and_null_objects_do_not_hide_found_ones() -> None:
     merged = merge_chunks(
         [
@@ -55,10 +52,8 @@ def test_nested_objects_merge_field_by_field_and_null_objects_do_not_hide_found_
     assert merged.origin == {"/addr/city": 0, "/addr/street": 2}
 
 
-
 def test_all_null_stays_null() -> None:
     assert merge_chunks([chunk({"a": None}), chunk({"a": None})]).value == {"a": None}
-
 
 
 def test_trim_keeps_the_most_confident_items_in_order_and_renumbers() -> None:
