@@ -11,7 +11,7 @@ For every schema of the chosen sets (SNIPS: one per intent, E2E ``Restaurant``, 
     3. base   ``Extractor(schema, examples=3 train records)`` (``pick_examples``, as in core.py).
 
 Both extraction paths run ``run_many`` at the default batch size over the same test records,
-one after the other in this process. Scored per ``_snips.py``: slot micro P/R/F1 (null or ''
+one after the other in this process. Scored per ``datasets.py``: slot micro P/R/F1 (null or ''
 absent; a wrong value is a false positive and a false negative), field accuracy (share of all
 fields, nulls included, equal after trimming) and whole-object exact match; plus prompt tokens
 per document (document tokens + cached prefix tokens) and seconds per document.
@@ -38,7 +38,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks._snips import (
+from benchmarks.datasets import (
     Record,
     SlotCounts,
     is_valid,

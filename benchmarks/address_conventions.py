@@ -27,7 +27,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks._snips import Record, SlotCounts, load_split, score_slots
+from benchmarks.datasets import Record, SlotCounts, load_split, score_slots
 
 PARTS = {
     "first": ("StreetNamePreDirectional",),

@@ -16,7 +16,7 @@ with the embedded Gemma 3 270M, greedy, one document at a time:
 Reported:
 
 - AUROC of field confidence separating right fields (exact match with gold after trimming,
-  ``null`` = absent, as in ``_snips.py``) from wrong ones, over all fields and over the fields
+  ``null`` = absent, as in ``datasets.py``) from wrong ones, over all fields and over the fields
   where gold or prediction has a value (target >= 0.75);
 - document exact match (every field right) of base, of strong, and of escalating 10% of the
   documents to strong: the least confident 10% (document confidence = its least confident
@@ -46,7 +46,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: python benchmarks/confidence.py
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks._snips import (
+from benchmarks.datasets import (
     JSON,
     Record,
     data_dir,

@@ -18,7 +18,7 @@ to extractly is taken on the same documents.
 
 Reported per path: seconds per document, documents per second, schema-valid rate (jsonschema
 against the intent's schema from ``schemas.json``), slot micro precision / recall / F1 (see
-``_snips.py``; an invalid output predicts nothing), the per-schema build time ("compile":
+``datasets.py``; an invalid output predicts nothing), the per-schema build time ("compile":
 Extractor construction, JSON Schema -> GBNF, outlines ``Generator``), the extra time of the first
 document per schema over the others (prompt prefix evaluation, lazy setup), and the speed ratio
 to extractly (peer s/doc / extractly s/doc).
@@ -49,7 +49,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/core.py
     # shadow the ``coverage`` package (numba imports it).
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from benchmarks._snips import (
+from benchmarks.datasets import (
     JSON,
     Record,
     SlotCounts,

@@ -25,7 +25,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._snips import load_split, pick_examples
+from benchmarks.datasets import load_split, pick_examples
 from benchmarks.throughput import INTENTS, ROUTER_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ jsonschema validation after decoding). Per split and in total it reports:
    as compact JSON and fed token by token to a fresh llguidance matcher. llguidance writes
    properties in schema order, so the verdict is given "as given" and in "schema key order"
    (keys in the schema's ``properties`` order; failing that, any key order a matcher-guided
-   search finds within a budget; see ``_data.py``). In ``post`` mode "grammar" is the
+   search finds within a budget; see ``jsonschemabench.py``). In ``post`` mode "grammar" is the
    matcher alone and "grammar+post" also requires extractly's own output validation (the full
    schema with jsonschema, formats checked) for schemas that have post-checked keywords;
 4. real decodes on a small deterministic sample of strictly compiled schemas: valid, a typed
@@ -50,7 +50,13 @@ import llguidance
 if __package__ in (None, ""):  # run as a script: python benchmarks/schema_coverage.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._data import Case, GrammarVerdict, check_instance, load_maskbench, load_test_suite
+from benchmarks.jsonschemabench import (
+    Case,
+    GrammarVerdict,
+    check_instance,
+    load_maskbench,
+    load_test_suite,
+)
 from extractly import constraint
 from extractly.constraint import CompiledConstraint, compile_constraint
 from extractly.engine.llama import load_model
@@ -176,7 +182,7 @@ def check_case(item: Compiled, tok: llguidance.LLTokenizer) -> list[Check]:
 # -- summaries --------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], q: float) -> float:
+def nearest_rank_percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0..100) of a non-empty sequence."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
@@ -197,7 +203,7 @@ def summarize_compile(items: Sequence[Compiled]) -> dict[str, Any]:
         "crashed": status["crashed"],
         "compiled_share": _share(status["compiled"], len(items)),
         "ms_median": statistics.median(times) if times else None,
-        "ms_p99": percentile(times, 99) if times else None,
+        "ms_p99": nearest_rank_percentile(times, 99) if times else None,
         "ms_max": max(times) if times else None,
         "rejected_by": dict(reasons.most_common(12)),
         "post_checked_schemas": sum(1 for i in items if i.constraint and i.constraint.post_checked),

@@ -33,7 +33,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._snips import Record, load_schemas, load_split, pick_examples
+from benchmarks.datasets import Record, load_schemas, load_split, pick_examples
 from extractly import Extraction, ExtractlyError, Extractor
 from extractly.engine.decoder import DecodeRequest
 from extractly.extractor import DEFAULT_BATCH_SIZE

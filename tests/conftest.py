@@ -9,14 +9,6 @@ import pytest
 from extractly import Extractor
 from schemas.podcast import PodcastEpisode
 
-SHOW_NOTES = [
-    "Episode 42 of Tech Talk Weekly, hosted by Sarah Johnson, with guest Alan Park on "
-    "compilers. Published 2023-06-05, 47 minutes.",
-    "Garden Hour: Tom Okafor on winter pruning. 20 minutes.",
-    "Episode 7 of Money Matters. Host: Ana Ruiz. Guests: Ben Stone and Kim Lee. "
-    "Topic: index funds.",
-]
-
 
 @pytest.fixture(scope="session", autouse=True)
 def empty_adapter_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

@@ -13,7 +13,7 @@ from extractly import Extractor
 from extractly.engine.decoder import MAX_INVARIANT_BATCH
 from extractly.engine.llama import ContextConfig, LlamaContext
 from schemas.podcast import PodcastEpisode
-from tests.conftest import SHOW_NOTES
+from tests.support.texts import SHOW_NOTES
 
 MORE_NOTES = [
     "The Daily Bake #118: host Priya Nair talks sourdough starters with baker Luis Ortega. "

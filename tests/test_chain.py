@@ -196,3 +196,13 @@ def test_close_closes_every_backend() -> None:
     backends = [FunctionBackend.returning(GOOD), FunctionBackend.returning(GOOD)]
     Chain(backends).close()
     assert all(b.closed for b in backends)
+
+
+def test_chain_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        Chain([])
+    backend = FunctionBackend.returning(GOOD)
+    with pytest.raises(ValueError, match="min_confidence"):
+        Chain([backend], min_confidence=1.5)
+    with pytest.raises(ValueError, match="deadline"):
+        Chain([backend], deadline=0)

@@ -7,7 +7,7 @@ import math
 from extractly import Extractor
 from extractly.confidence import field_confidence, overall_confidence
 from schemas.podcast import PodcastEpisode
-from tests.conftest import SHOW_NOTES
+from tests.support.texts import SHOW_NOTES
 
 
 def test_a_field_takes_the_lowest_sampled_probability_inside_its_value() -> None:

@@ -12,7 +12,14 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import schema_coverage as coverage
-from benchmarks._data import MASKBENCH, TEST_SUITE, Case, data_dir, load_maskbench, load_test_suite
+from benchmarks.jsonschemabench import (
+    MASKBENCH,
+    TEST_SUITE,
+    Case,
+    data_dir,
+    load_maskbench,
+    load_test_suite,
+)
 
 MASKBENCH_PER_SPLIT = 15
 SUITE_GROUPS = 40

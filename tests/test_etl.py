@@ -17,55 +17,17 @@ import pytest
 
 from extractly.etl.rows import read_rows
 from extractly.etl.sink import JsonlSink
+from tests.support.etl_input import BAD_LINES, SCHEMA, input_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ROWS = 300
-SCHEMA = {
-    "type": "object",
-    "title": "WeatherQuery",
-    "properties": {"city": {"type": ["string", "null"], "maxLength": 40}},
-    "required": ["city"],
-    "additionalProperties": False,
-    "x-extractly-examples": [
-        {"text": "will it rain in Boston tomorrow", "output": {"city": "Boston"}},
-        {"text": "what is the forecast for this weekend", "output": {"city": None}},
-        {"text": "is it snowing in Oslo right now", "output": {"city": "Oslo"}},
-    ],
-}
-CITIES = ["Paris", "Denver", "Lagos", "Kyoto", "Lima", "Austin", "Cairo", "Perth", "Dublin"]
-WHEN = ["tomorrow", "on Friday", "next week", "tonight", "this afternoon", "in March"]
-FORMS = [
-    "will it rain in {c} {d}",
-    "how hot is {c} going to be {d}",
-    "weather forecast for {c} {d}",
-    "should I bring an umbrella {d}",
-    "is it windy in {c} {d}?",
-]
-BAD_LINES = [
-    b'{"id": "bad-json", "text": \n',
-    b'{"id": "empty", "text": "   "}\n',
-    b'{"id": "number", "text": 42}\n',
-    b'{"id": "no-text", "body": "rain in Rome"}\n',
-    b'{"id": "latin1", "text": "caf\xe9 in Nice"}\n',
-]
-
-
-def _input_lines(n: int) -> list[bytes]:
-    rng = random.Random(3)
-    lines = []
-    for i in range(n):
-        text = rng.choice(FORMS).format(c=rng.choice(CITIES), d=rng.choice(WHEN))
-        lines.append(json.dumps({"id": f"r{i:03d}", "text": text}).encode() + b"\n")
-    for k, bad in enumerate(BAD_LINES):  # spread the bad rows through the file
-        lines.insert((k + 1) * n // (len(BAD_LINES) + 1), bad)
-    return lines
 
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("etl")
     (folder / "schema.json").write_text(json.dumps(SCHEMA))
-    (folder / "in.jsonl").write_bytes(b"".join(_input_lines(N_ROWS)))
+    (folder / "in.jsonl").write_bytes(b"".join(input_lines(N_ROWS)))
     return folder
 
 
@@ -182,7 +144,7 @@ def test_retry_failed_moves_fixed_rows_to_the_output(job: Path, reference: dict[
     folder = job / "retry"
     folder.mkdir()
     (folder / "schema.json").write_text(json.dumps(SCHEMA))
-    lines = _input_lines(3)
+    lines = input_lines(3)
     (folder / "in.jsonl").write_bytes(b"".join(lines))
     first = subprocess.run(_command(folder, "out.jsonl"), env=_env(), capture_output=True)
     assert first.returncode == 0, first.stderr.decode()

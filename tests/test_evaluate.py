@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks._snips import data_dir
+from benchmarks.datasets import data_dir
 from extractly import EvalDataError, EvalReport, Extractor, GoldRow, evaluate, read_gold
 from extractly.errors import SchemaError
 from extractly.eval_report import format_table, render_html

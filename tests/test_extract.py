@@ -20,8 +20,7 @@ from extractly import (
 )
 from extractly.prompt import compact_json
 from schemas.podcast import PodcastEpisode
-
-from .conftest import SHOW_NOTES
+from tests.support.texts import SHOW_NOTES
 
 
 def test_podcast_episode_is_extracted_and_validated(podcast: Extractor[PodcastEpisode]) -> None:

@@ -23,7 +23,7 @@ from extractly import Extractor, FallbackExhaustedError, RetryPolicy
 from extractly.backends import BackendRequest, OpenAIBackend
 from extractly.distill import read_distill_log
 from extractly.model_files import resolve_model_path
-from tests.servers import MODEL_ALIAS, FaultyProxy, LlamaServer, free_port
+from tests.support.servers import MODEL_ALIAS, FaultyProxy, LlamaServer, free_port
 
 
 class Invoice(BaseModel):

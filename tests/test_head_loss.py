@@ -18,7 +18,7 @@ def test_fused_head_loss_matches_cross_entropy(cap: float | None) -> None:
     hidden = torch.randn(n, dim, generator=gen, dtype=torch.float64)
 
     fused_in = hidden.clone().requires_grad_(True)
-    fused = train._head_loss(fused_in, weight, labels, cap)
+    fused = train.head_loss(fused_in, weight, labels, cap)
     fused.backward()
 
     plain_in = hidden.clone().requires_grad_(True)
@@ -40,7 +40,7 @@ def test_fused_head_loss_without_grad_gives_the_same_value() -> None:
     hidden = torch.randn(10, 16, generator=gen)
     labels = torch.randint(0, 500, (10,), generator=gen)
     with torch.no_grad():
-        value = train._head_loss(hidden, weight, labels, None)
+        value = train.head_loss(hidden, weight, labels, None)
     expected = torch.nn.functional.cross_entropy(hidden @ weight.T, labels)
     assert value.item() == pytest.approx(expected.item(), rel=1e-5)
 
@@ -62,7 +62,7 @@ def test_choice_loss_matches_cross_entropy_over_each_allowed_set(
     labels = [c[len(c) // 2] for c in choices]
 
     fused_in = hidden.clone().requires_grad_(True)
-    fused = train._choice_loss(fused_in, weight, choices, labels, cap)
+    fused = train.choice_loss(fused_in, weight, choices, labels, cap)
     fused.backward()
 
     plain_in = hidden.clone().requires_grad_(True)
@@ -79,6 +79,6 @@ def test_choice_loss_matches_cross_entropy_over_each_allowed_set(
     assert torch.allclose(fused_in.grad, plain_in.grad, rtol=1e-4, atol=1e-7)
     # a single allowed token is a certain choice: zero loss, zero gradient
     one = hidden[:1].clone().requires_grad_(True)
-    value = train._choice_loss(one, weight, [[labels[0]]], [labels[0]], cap)
+    value = train.choice_loss(one, weight, [[labels[0]]], [labels[0]], cap)
     value.backward()
     assert value.item() == 0.0 and one.grad is not None and not one.grad.any()

@@ -11,7 +11,7 @@ import pytest
 
 from extractly import Extractor, InputTooLongError
 from extractly.spans import normalize, string_leaves
-from tests.long_report import FACTS, CompanyProfile, build_report
+from tests.support.long_report import FACTS, CompanyProfile, build_report
 
 # Facts the merged object must contain. Measured with this report and these examples (greedy
 # decoding is deterministic per batch size): see the README's "Long documents" section.

@@ -10,7 +10,7 @@ import pytest
 
 from extractly import Extractor
 from extractly.integrations.ray import ExtractlyUDF
-from tests.test_etl import SCHEMA, _input_lines
+from tests.support.etl_input import SCHEMA, input_lines
 
 ray = pytest.importorskip("ray", reason="the [ray] extra is not installed (make test installs it)")
 # Ray Data warns about its own deprecated options (use_push_based_shuffle, use_polars) while
@@ -28,7 +28,7 @@ def local_cluster() -> Iterator[None]:
 
 
 def test_map_batches_on_a_local_cluster_matches_a_plain_run(local_cluster: None) -> None:
-    lines = _input_lines(100)
+    lines = input_lines(100)
     rows: list[dict[str, Any]] = [json.loads(ln) for ln in lines if ln.startswith(b'{"id": "r')]
     assert len(rows) == 100
     with Extractor(SCHEMA) as plain:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from extractly import Extractor
 from extractly.spans import normalize, source_spans, string_leaves
 from schemas.podcast import PodcastEpisode
-from tests.conftest import SHOW_NOTES
+from tests.support.texts import SHOW_NOTES
 
 
 def test_exact_occurrences_give_the_value_back() -> None:

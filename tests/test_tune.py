@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks._snips import data_dir
+from benchmarks.datasets import data_dir
 from extractly import Extractor
 from extractly.adapter_registry import lookup
 from extractly.errors import ModelNotFoundError
@@ -256,7 +256,7 @@ def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
     from extractly.engine.llama import load_model
     from extractly.engine.tokenizer import tokenizer_for
     from extractly.tune.dataset import encode, make_pair
-    from extractly.tune.train import _accumulate, load_base
+    from extractly.tune.train import accumulate_batch, load_base
 
     spec = load_schema(_schema(), Safeguards())
     path = resolve_model_path(None)
@@ -276,7 +276,7 @@ def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
     values = []
     for micro in (5, 2):
         model.zero_grad(set_to_none=True)
-        values.append(float(_accumulate(inner, batch, micro)))
+        values.append(float(accumulate_batch(inner, batch, micro)))
         grads.append([p.grad.clone() for p in model.parameters() if p.requires_grad])
     assert values[0] == pytest.approx(values[1], rel=1e-5)
     for whole, split in zip(*grads, strict=True):

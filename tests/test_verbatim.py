@@ -16,8 +16,7 @@ from extractly.schema import load_schema
 from extractly.validate import OutputValidator
 from extractly.verbatim import free_string_properties, plan
 from schemas.podcast import PodcastEpisode
-
-from .conftest import SHOW_NOTES
+from tests.support.texts import SHOW_NOTES
 
 VENUE: dict[str, Any] = {
     "type": "object",

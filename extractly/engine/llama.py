@@ -75,7 +75,8 @@ class LlamaModel:
         # logits depend on how many others share its batch. Off removes that source of drift
         # between batched and one-by-one outputs (not every source; see the README).
         params.use_extra_bufts = repack
-        self._lib = lib
+        self.lib = self._lib = lib
+        """llama-cpp-python's ctypes bindings (the C API) this model was loaded with."""
         self.path = path
         self.ptr = lib.llama_model_load_from_file(str(path).encode(), params)
         if not self.ptr:
@@ -128,7 +129,7 @@ def load_adapter(model: LlamaModel, path: Path) -> Any:
     with _models_lock:
         adapter = _adapters.get(key)
         if adapter is None:
-            adapter = model._lib.llama_adapter_lora_init(model.ptr, str(path).encode())
+            adapter = model.lib.llama_adapter_lora_init(model.ptr, str(path).encode())
             if not adapter:
                 raise BackendError(
                     f"llama.cpp could not load the LoRA adapter {path} for {model.path.name} "
@@ -159,7 +160,7 @@ class LlamaContext:
     """
 
     def __init__(self, model: LlamaModel, config: ContextConfig) -> None:
-        lib = self._lib = model._lib
+        lib = self._lib = model.lib
         self.model = model
         self.config = config
         params = lib.llama_context_default_params()

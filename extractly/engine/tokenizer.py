@@ -39,7 +39,7 @@ def _entry(model: LlamaModel) -> tuple[llguidance.LLTokenizer, npt.NDArray[np.bo
 
 
 def _build(model: LlamaModel) -> tuple[llguidance.LLTokenizer, npt.NDArray[np.bool_]]:
-    lib = model._lib
+    lib = model.lib
     vocab = model.vocab
     size = 16 * 1024
     buffer = ctypes.create_string_buffer(size + 1)
@@ -56,6 +56,8 @@ def _build(model: LlamaModel) -> tuple[llguidance.LLTokenizer, npt.NDArray[np.bo
         ):
             piece = b"\xff" + piece
         tokens.append(piece)
+    # llguidance calls llama.cpp's tokenizer through a C function pointer; llama-cpp-python only
+    # exposes the loaded library as its private ``_lib``.
     tokenize = ctypes.cast(lib.llama_cpp._lib.llama_tokenize, ctypes.c_void_p).value
     tokenizer = llguidance.LLTokenizer.from_llamacpp(  # type: ignore[attr-defined]
         tokens=tokens,

@@ -8,7 +8,7 @@ model (which blocks training) is never in the way.
 Loss is cross-entropy on the target (JSON) tokens the decoder chooses (tokens the constraint
 forces are context, never sampled, so they carry no loss), and the 262k-way output head runs
 only at those positions: hidden states are gathered before ``lm_head``, which is most of the
-cost of a naive full-sequence loss. The head and its loss are fused (``_head_loss``): logits
+cost of a naive full-sequence loss. The head and its loss are fused (``head_loss``): logits
 are made a chunk of positions at a time and the gradient with respect to the hidden states is
 taken in the same pass, so a 262k-wide logits tensor is never kept for the backward pass.
 
@@ -150,7 +150,7 @@ def train_lora(
                 break
             batch = [train[j] for j in order[i : i + config.batch_size]]
             optimizer.zero_grad(set_to_none=True)
-            loss = _accumulate(inner, batch, config.micro_batch)
+            loss = accumulate_batch(inner, batch, config.micro_batch)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             scheduler.step()
@@ -194,7 +194,7 @@ def train_lora(
     return TrainOutcome(lora=best_state, metrics=metrics)
 
 
-def _accumulate(model: Any, batch: Sequence[Encoded], micro: int) -> Any:
+def accumulate_batch(model: Any, batch: Sequence[Encoded], micro: int) -> Any:
     """Backpropagate the mean loss over the chosen tokens of ``batch``, ``micro`` sequences at
     a time; return that mean (detached)."""
     import torch
@@ -257,10 +257,10 @@ def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
     total = hidden.new_zeros((), dtype=torch.float32)
     if full[2]:
         picked = hidden[torch.tensor(full[0]), torch.tensor(full[1])]
-        total = total + _head_loss(picked, weight, torch.tensor(full[2]), cap) * len(full[2])
+        total = total + head_loss(picked, weight, torch.tensor(full[2]), cap) * len(full[2])
     if small[2]:
         picked = hidden[torch.tensor(small[0]), torch.tensor(small[1])]
-        total = total + _choice_loss(picked, weight, choices, small[2], cap)
+        total = total + choice_loss(picked, weight, choices, small[2], cap)
     return total / max(1, n), n
 
 
@@ -268,7 +268,7 @@ CHOICE_ROWS = 65536
 """Head rows gathered at once by the restricted loss (65536 x 640 bf16 is 84 MB)."""
 
 
-def _choice_loss(
+def choice_loss(
     hidden: Any,
     weight: Any,
     choices: Sequence[Sequence[int]],
@@ -348,7 +348,7 @@ HEAD_CHUNK = 64
 """Positions per chunk of the fused head loss: 64 x 262k float32 logits is 67 MB."""
 
 
-def _head_loss(hidden: Any, weight: Any, labels: Any, cap: float | None) -> Any:
+def head_loss(hidden: Any, weight: Any, labels: Any, cap: float | None) -> Any:
     """Mean cross-entropy of ``hidden @ weight.T`` (optionally soft-capped) against ``labels``.
 
     One pass over the vocabulary per chunk of positions computes both the loss and its gradient

@@ -1,4 +1,4 @@
-"""Schema-coverage data and the instance check shared by ``coverage.py`` and its test.
+"""Schema-coverage data and the instance check shared by ``schema_coverage.py`` and its test.
 
 Loads JSONSchemaBench's MaskBench subset and the JSON-Schema-Test-Suite (draft 2020-12) from
 ``../shared/data`` (or ``$EXTRACTLY_DATA``) into ``Case`` objects, and asks a compiled
@@ -25,7 +25,7 @@ from typing import Any
 
 import llguidance
 
-from benchmarks._snips import data_dir
+from benchmarks.datasets import data_dir
 from extractly.constraint import CompiledConstraint
 
 MASKBENCH = Path("jsonschemabench") / "maskbench_subset.jsonl"
