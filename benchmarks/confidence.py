@@ -58,6 +58,7 @@ from benchmarks.datasets import (
 )
 from extractly import BackendRequest, Example, ExtractlyError, Extractor, LlamaCppBackend
 from extractly.adapter_registry import lookup
+from extractly.json_schema import join_pointer
 from extractly.validate import json_span
 
 MAX_TOKENS = 256
@@ -160,7 +161,7 @@ def field_scores(runs: Sequence[DocRun], gold: dict[str, JSON], filled_only: boo
             )
             if filled_only and not has_value:
                 continue
-            confidence = run.field_confidence.get("/" + name.replace("~", "~0").replace("/", "~1"))
+            confidence = run.field_confidence.get(join_pointer([name]))
             if confidence is None:
                 continue
             (right if ok else wrong).append(confidence)

@@ -27,6 +27,7 @@ import llguidance
 
 from benchmarks.datasets import data_dir
 from extractly.constraint import CompiledConstraint
+from extractly.json_schema import unescape
 
 MASKBENCH = Path("jsonschemabench") / "maskbench_subset.jsonl"
 TEST_SUITE = Path("json-schema-test-suite") / "draft2020-12.jsonl"
@@ -192,12 +193,14 @@ _MAX_DEPTH = 16
 
 
 def _lookup(ref: str, root: dict[str, Any]) -> dict[str, Any]:
-    """The target of a local ``$ref`` (``#/...``); ``{}`` for anything else."""
+    """The target of a local ``$ref`` (``#/...``), one hop only (``extractly.json_schema.
+    resolve_ref`` follows every hop, which would skip the ``properties`` beside a chained
+    ``$ref``); ``{}`` for anything else."""
     if not ref.startswith("#"):
         return {}
     target: Any = root
     for part in [p for p in ref[1:].split("/") if p]:
-        part = part.replace("~1", "/").replace("~0", "~")
+        part = unescape(part)
         target = target.get(part) if isinstance(target, dict) else None
     return target if isinstance(target, dict) else {}
 

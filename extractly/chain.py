@@ -148,13 +148,19 @@ class Chain:
                     pending.append(item)
                     yield item
 
-            for answer in first.generate_many(fed(), size):
-                yield self._settle(pending.popleft(), answer, validator)
+            answers = first.generate_many(fed(), size)
+            try:
+                for answer in answers:
+                    yield self._settle(pending.popleft(), answer, validator)
+            finally:  # also when raising: a suspended decode must not outlive this frame
+                close = getattr(answers, "close", None)
+                if close is not None:
+                    close()
             return
         items = iter(requests)
         while batch := list(islice(items, size)):
-            answers = list(first.generate_many(batch, size))
-            for item, answer in zip(batch, answers, strict=True):
+            batch_answers = list(first.generate_many(batch, size))
+            for item, answer in zip(batch, batch_answers, strict=True):
                 yield self._settle(item, answer, validator)
 
     def close(self) -> None:

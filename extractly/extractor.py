@@ -19,8 +19,6 @@ Not here: decoding (``engine``), backends, the chain's rules (``chain.py``), val
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing
@@ -44,7 +42,7 @@ from .prompt import Prompt
 from .result import Extraction
 from .schema import Example, SchemaSpec, load_schema
 from .settings import Safeguards, Sampling
-from .spans import source_spans
+from .spans import with_source_spans
 from .validate import OutputValidator
 
 T = TypeVar("T")
@@ -107,48 +105,23 @@ class Extractor(Generic[T]):
         self.session: DecodeSession = backend.prepare(
             self.spec, self._examples, self._instructions
         )
-        backend.name = self.session.name
-        self.validator = OutputValidator(self.spec, self.session.verbatim)
+        # What was built, for the reader: which model, adapter, constraint and prompt.
+        self.backend_name = backend.name = self.session.name
+        self.model_path: Path = self.session.model.path
+        self.adapter_path: Path | None = self.session.adapter_path
+        self.constraint: CompiledConstraint = self.session.constraint
+        self.post_checked: tuple[str, ...] = self.constraint.post_checked
+        """Schema keywords enforced after decoding rather than by the constraint."""
+        self.prompt: Prompt = self.session.prompt
+        self.verbatim: tuple[str, ...] = self.session.verbatim
+        """Fields copied word for word from the text."""
+        self.max_tokens = self.session.max_tokens
+        self.validator = OutputValidator(self.spec, self.verbatim)
         self.chain = _chain(backend, options)
         self._splitter = Splitter(self, self.chunk_tokens)
         self._closed = False
 
-    # -- what was built -----------------------------------------------------------------------
-
-    @property
-    def backend_name(self) -> str:
-        """The local model (and adapter) that answers first."""
-        return self.session.name
-
-    @property
-    def model_path(self) -> Path:
-        return self.session.model.path
-
-    @property
-    def adapter_path(self) -> Path | None:
-        return self.session.adapter_path
-
-    @property
-    def constraint(self) -> CompiledConstraint:
-        return self.session.constraint
-
-    @property
-    def prompt(self) -> Prompt:
-        return self.session.prompt
-
-    @property
-    def verbatim(self) -> tuple[str, ...]:
-        """Fields copied word for word from the text."""
-        return self.session.verbatim
-
-    @property
-    def max_tokens(self) -> int:
-        return self.session.max_tokens
-
-    @property
-    def post_checked(self) -> tuple[str, ...]:
-        """Schema keywords enforced after decoding rather than by the constraint."""
-        return self.constraint.post_checked
+    # -- counters -----------------------------------------------------------------------------
 
     @property
     def prefix_tokens(self) -> int:
@@ -217,15 +190,18 @@ class Extractor(Generic[T]):
         if self._closed:
             raise BackendError("this Extractor is closed; build a new one")
         split = self.long_documents == "split"
-        outcomes = self._splitter.run_many(texts, size) if split else self.run_fitting(texts, size)
-        for outcome in outcomes:
-            if isinstance(outcome, ExtractlyError) and not return_exceptions:
-                raise outcome
-            yield outcome
+        run = self._splitter.run_many if split else self.run_fitting
+        # Closed on the way out, also when raising: a raised error keeps this frame alive in
+        # its traceback, and with it a suspended decode that would hold the session.
+        with closing(run(texts, size)) as outcomes:
+            for outcome in outcomes:
+                if isinstance(outcome, ExtractlyError) and not return_exceptions:
+                    raise outcome
+                yield outcome
 
     def run_fitting(
         self, texts: Iterable[str | bytes], batch_size: int
-    ) -> Iterator[Extraction[T] | ExtractlyError]:
+    ) -> Generator[Extraction[T] | ExtractlyError, None, None]:
         """Extract texts that each fit one prompt; errors in place (``long_documents``'s way
         back into the ordinary path)."""
         sources: deque[str] = deque()  # each request's checked text, until its result is out
@@ -248,7 +224,7 @@ class Extractor(Generic[T]):
                 )
 
         for outcome in self.chain.run_many(requests(), self.validator, batch_size):
-            yield _with_spans(outcome, sources.popleft())
+            yield with_source_spans(outcome, sources.popleft())
 
     # -- what long documents need (``long_documents.ChunkRunner``) ----------------------------
 
@@ -290,15 +266,3 @@ def _chain(local: LlamaCppBackend, options: ExtractorOptions) -> Chain:
         distill_log=options.get("distill_log"),
     )
 
-
-def _with_spans(
-    outcome: Extraction[T] | ExtractlyError, source: str
-) -> Extraction[T] | ExtractlyError:
-    """``outcome`` with the spans of its values in ``source`` (any backend's answer)."""
-    if isinstance(outcome, ExtractlyError) or outcome.spans or not source:
-        return outcome
-    try:
-        value = json.loads(outcome.raw_text)
-    except ValueError:
-        return outcome
-    return dataclasses.replace(outcome, spans=source_spans(source, value))

@@ -32,10 +32,11 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from .chunks import plan_chunks
+from .confidence import overall_confidence
 from .errors import ExtractionError, ExtractlyError, OutputValidationError
 from .input_text import clean_text
 from .merge import ChunkValue, Merged, merge_chunks, trim_list
@@ -99,7 +100,7 @@ class Splitter(Generic[T]):
 
     def run_many(
         self, texts: Iterable[str | bytes], size: int
-    ) -> Iterator[Extraction[T] | ExtractlyError]:
+    ) -> Generator[Extraction[T] | ExtractlyError, None, None]:
         """Like ``Extractor.run_many`` with long texts split: results in input order, errors
         in place."""
         runner = self.runner
@@ -168,7 +169,7 @@ class Splitter(Generic[T]):
             attempts=attempts,
             usage=usage,
             raw_text=compact_json(merged.value),
-            confidence=min(merged.confidence.values(), default=1.0),
+            confidence=overall_confidence(merged.confidence),
             field_confidence=dict(merged.confidence),
             spans=source_spans(text, merged.value, regions),
             chunks=tuple(spans),

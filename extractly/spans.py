@@ -17,15 +17,23 @@ extracted from), then anywhere. Among the candidates the one nearest to the prev
 span is taken (extracted fields tend to sit near each other), or the first one when no earlier
 value was found.
 
+``with_source_spans`` adds them to an ``Extraction`` that has none (every backend's answer).
+
 Not here: numbers and booleans (their text form is ambiguous), fuzzy matching, tokenization.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .json_schema import escape
+from .result import Extraction
+
+T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 
 Span = tuple[int, int]
 
@@ -64,6 +72,18 @@ def source_spans(
             spans[pointer] = span
             anchor = span[0]
     return spans
+
+
+def with_source_spans(outcome: Extraction[T] | E, text: str) -> Extraction[T] | E:
+    """``outcome`` with the spans of its values in ``text`` when it is an ``Extraction`` that
+    has none yet (any backend's answer); anything else is returned as it is."""
+    if not isinstance(outcome, Extraction) or outcome.spans or not text:
+        return outcome
+    try:
+        value = json.loads(outcome.raw_text)
+    except ValueError:
+        return outcome
+    return dataclasses.replace(outcome, spans=source_spans(text, value))
 
 
 class _Finder:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from extractly import Extraction, Extractor
+import pytest
+
+from extractly import EmptyInputError, Extraction, Extractor
 from schemas.podcast import PodcastEpisode
 from tests.golden.characterize import ADAPTER, SHOW_NOTES, WEATHER, WEATHER_TEXTS
 
@@ -31,19 +33,35 @@ def test_an_adapter_is_kept_when_run_many_grows_the_batch() -> None:
         assert [fingerprint(base.run(t)) for t in WEATHER_TEXTS] != one_by_one
 
 
-def test_a_run_nested_in_run_many_gets_its_own_context(
+def test_a_run_nested_in_run_many_gets_its_own_context() -> None:
+    with Extractor(PodcastEpisode) as podcast:
+        expected = [podcast.run(t).raw_text for t in SHOW_NOTES]
+        assert podcast.prefix_evaluations == 1
+        outer: list[str] = []
+        inner: list[str] = []
+        for result in podcast.run_many(SHOW_NOTES, batch_size=3):
+            outer.append(result.raw_text)
+            inner.append(podcast.run(SHOW_NOTES[len(inner) % 3]).raw_text)
+        assert outer == expected  # the suspended streams were not touched
+        assert inner == expected
+        assert podcast.prefix_evaluations == 2  # one second context, made once and reused
+
+
+def test_a_raised_error_does_not_keep_the_session_busy(
     podcast: Extractor[PodcastEpisode],
 ) -> None:
-    expected = [podcast.run(t).raw_text for t in SHOW_NOTES]
-    contexts_before = podcast.prefix_evaluations
-    outer: list[str] = []
-    inner: list[str] = []
-    for result in podcast.run_many(SHOW_NOTES, batch_size=3):
-        outer.append(result.raw_text)
-        inner.append(podcast.run(SHOW_NOTES[len(inner) % 3]).raw_text)
-    assert outer == expected  # the suspended streams were not touched
-    assert inner == expected
-    assert podcast.prefix_evaluations == contexts_before + 1  # one second context, reused
+    """The error raised from run_many keeps its frames alive in its traceback; the decode under
+    it must still be closed, or another thread would wait as long as the error lives."""
+    with pytest.raises(EmptyInputError) as info:
+        list(podcast.run_many([SHOW_NOTES[1], "  ", SHOW_NOTES[2]], batch_size=2))
+    got: list[str] = []
+    worker = threading.Thread(
+        target=lambda: got.append(podcast.run(SHOW_NOTES[1]).raw_text), daemon=True
+    )  # a daemon, so that a failure here cannot keep the test process from exiting
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and len(got) == 1
+    assert info.value is not None  # still alive here, with its traceback
 
 
 def test_another_thread_waits_for_a_suspended_run_many(
@@ -53,7 +71,9 @@ def test_another_thread_waits_for_a_suspended_run_many(
     got: list[str] = []
     stream = podcast.run_many(SHOW_NOTES, batch_size=3)
     first = next(stream)
-    worker = threading.Thread(target=lambda: got.append(podcast.run(SHOW_NOTES[1]).raw_text))
+    worker = threading.Thread(
+        target=lambda: got.append(podcast.run(SHOW_NOTES[1]).raw_text), daemon=True
+    )
     worker.start()
     worker.join(timeout=1.0)
     assert worker.is_alive() and got == []  # serialized behind the suspended batch

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..confidence import overall_confidence
 from ..errors import ExtractlyError
 from ..result import Usage
 from ..schema import Example, SchemaSpec
@@ -68,9 +69,7 @@ class BackendAnswer:
     @property
     def confidence(self) -> float | None:
         """The least confident field, or ``None`` when the backend reported no confidence."""
-        if not self.field_confidence:
-            return None
-        return min(self.field_confidence.values())
+        return overall_confidence(self.field_confidence) if self.field_confidence else None
 
 
 class Backend(ABC):

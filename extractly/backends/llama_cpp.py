@@ -157,13 +157,14 @@ class LlamaCppBackend(Backend):
                 else:
                     yield _decode_request(session, item)
 
-        for result in session.decode(decode_requests(), batch_size):
-            if isinstance(result, _Elsewhere):
-                yield from self.generate_many([result.request])
-            elif isinstance(result, ExtractlyError):
-                yield result
-            else:
-                yield answer_from(session, result)
+        with closing(session.decode(decode_requests(), batch_size)) as results:
+            for result in results:
+                if isinstance(result, _Elsewhere):
+                    yield from self.generate_many([result.request])
+                elif isinstance(result, ExtractlyError):
+                    yield result
+                else:
+                    yield answer_from(session, result)
 
     def close(self) -> None:
         with self._lock:

@@ -24,7 +24,7 @@ Not here: the decode loop (``decoder.py``), token choice (``sampling.py``), vali
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,7 +159,7 @@ class DecodeSession:
 
     def decode(
         self, requests: Iterable[DecodeRequest | ExtractlyError], batch_size: int
-    ) -> Iterator[DecodeResult | ExtractlyError]:
+    ) -> Generator[DecodeResult | ExtractlyError, None, None]:
         """Decode ``requests``, up to ``batch_size`` at once; results (and errors passed in)
         come out in input order. See the module docstring for threads and nesting."""
         size = max(1, batch_size)
