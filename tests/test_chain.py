@@ -6,12 +6,10 @@ shapes) stays in ``test_fallback.py``.
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, field_validator
 
 from extractly import (
     BackendAnswer,
@@ -31,18 +29,7 @@ from extractly.schema import load_schema
 from extractly.settings import Safeguards
 from extractly.testing import FunctionBackend
 from extractly.validate import OutputValidator
-
-
-class Invoice(BaseModel):
-    date: str
-
-    @field_validator("date")
-    @classmethod
-    def iso_date(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)")
-        return value
-
+from tests.support.invoice import Invoice
 
 SPEC = load_schema(Invoice, Safeguards())
 VALIDATOR = OutputValidator(SPEC)

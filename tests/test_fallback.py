@@ -17,38 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, field_validator
 
 from extractly import Extractor, FallbackExhaustedError, RetryPolicy
 from extractly.backends import BackendRequest, OpenAIBackend
 from extractly.distill import read_distill_log
 from extractly.model_files import resolve_model_path
+from tests.support.invoice import CONVERTING, COPYING, Invoice
 from tests.support.servers import MODEL_ALIAS, FaultyProxy, LlamaServer, free_port
 
-
-class Invoice(BaseModel):
-    date: str
-
-    @field_validator("date")
-    @classmethod
-    def iso_date(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)")
-        return value
-
-
-COPYING = [
-    ("Invoice dated 2023-01-15, total 40 EUR.", {"date": "2023-01-15"}),
-    ("Paid on June 2, 2022.", {"date": "June 2, 2022"}),
-    ("Receipt from 12 August 2021.", {"date": "12 August 2021"}),
-]
-CONVERTING = [
-    ("Invoice dated 2023-01-15, total 40 EUR.", {"date": "2023-01-15"}),
-    ("Paid on June 2, 2022.", {"date": "2022-06-02"}),
-    ("Receipt from 12 August 2021.", {"date": "2021-08-12"}),
-    ("Order placed January 9, 2020.", {"date": "2020-01-09"}),
-    ("Shipped on 3 October 2019.", {"date": "2019-10-03"}),
-]
 ISO_DOCS = ["The invoice is dated 2024-05-17.", "Paid in full on 2021-11-30."]
 WORDY_DOCS = ["Invoice dated March 3, 2024.", "Delivered on 21 July 2023."]
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.05, max_wait=0.2, jitter=0.05)

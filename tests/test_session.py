@@ -11,7 +11,8 @@ import pytest
 
 from extractly import EmptyInputError, Extraction, Extractor
 from schemas.podcast import PodcastEpisode
-from tests.golden.characterize import ADAPTER, SHOW_NOTES, WEATHER, WEATHER_TEXTS
+from tests.golden.characterize import ADAPTER, WEATHER, WEATHER_TEXTS
+from tests.support.texts import SHOW_NOTES
 
 
 def fingerprint(result: Extraction[Any]) -> tuple[str, dict[str, float]]:

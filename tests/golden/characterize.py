@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from extractly import (
     Backend,
@@ -35,18 +34,12 @@ from extractly import (
     Usage,
 )
 from schemas.podcast import PodcastEpisode
+from tests.support.invoice import COPYING, Invoice
+from tests.support.texts import SHOW_NOTES
 
 HERE = Path(__file__).resolve().parent
 RECORDS = HERE / "records.json"
 ADAPTER = HERE / "weather-adapter.gguf"
-
-SHOW_NOTES = [
-    "Episode 42 of Tech Talk Weekly, hosted by Sarah Johnson, with guest Alan Park on "
-    "compilers. Published 2023-06-05, 47 minutes.",
-    "Garden Hour: Tom Okafor on winter pruning. 20 minutes.",
-    "Episode 7 of Money Matters. Host: Ana Ruiz. Guests: Ben Stone and Kim Lee. "
-    "Topic: index funds.",
-]
 
 MEETING: dict[str, Any] = {
     "type": "object",
@@ -107,22 +100,6 @@ WEATHER_TRAIN = [
 WEATHER_TEXTS = ["will it rain in Madrid on Thursday", "sunny in Boston tomorrow?", "snow?"]
 
 
-class Invoice(BaseModel):
-    date: str
-
-    @field_validator("date")
-    @classmethod
-    def iso_date(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError(f"{value!r} is not an ISO date (YYYY-MM-DD)")
-        return value
-
-
-COPYING = [
-    ("Invoice dated 2023-01-15, total 40 EUR.", {"date": "2023-01-15"}),
-    ("Paid on June 2, 2022.", {"date": "June 2, 2022"}),
-    ("Receipt from 12 August 2021.", {"date": "12 August 2021"}),
-]
 INVOICE_TEXTS = [
     "The invoice is dated 2024-05-17.",
     "Invoice dated March 3, 2024.",
