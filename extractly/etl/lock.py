@@ -26,8 +26,9 @@ Why it is built this way:
   time, command), which a refused job shows in its message. The record is only for that
   message: what decides is the ``flock``, never whether the file exists or what it says, so the
   record a killed job leaves behind is harmless.
-- All or nothing: if any file is held, the locks already taken are released (in sorted order of
-  resolved paths, so two jobs sharing only a dead-letter file cannot both run).
+- All or nothing, in the order given (the output first, so that is the file a refusal names):
+  if any file is held, the locks already taken are released. Two jobs sharing only a dead-letter
+  file therefore cannot both run.
 
 Not here: what a job writes (``job.py``, ``sink.py``). POSIX only (``fcntl``). On NFS, Linux
 emulates ``flock`` with byte-range locks, which hold across hosts when the server supports
@@ -126,9 +127,11 @@ class JobLock:
     """
 
     def __init__(self, paths: Iterable[str | os.PathLike[str]]) -> None:
-        by_lock = {lock_file_for(p): Path(p) for p in paths}  # one lock per resolved file
-        self.files: list[tuple[Path, Path]] = sorted(by_lock.items())
-        """(lock file, the path as given) for each file, in locking order."""
+        by_lock: dict[Path, Path] = {}
+        for path in paths:
+            by_lock.setdefault(lock_file_for(path), Path(path))  # one lock per resolved file
+        self.files = list(by_lock.items())
+        """(lock file, the path as first given) for each file, in locking order."""
         self._fds: list[int] = []
 
     def acquire(self) -> None:
