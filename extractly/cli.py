@@ -7,7 +7,9 @@
                                           rate and speed against gold objects (--json, --html)
 
 SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file
-(``extractly.schema_ref``). Errors print as ``extractly: Type: message`` and exit with status 2.
+(``extractly.schema_ref``). Errors print as ``extractly: Type: message`` and exit with status 2;
+``extractly run`` exits with 75 (``EXIT_LOCKED``) when another job is writing the same output,
+and with 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import ExtractlyError
+from .errors import ExtractlyError, OutputLockedError
 from .extractor import Extractor
 from .schema_ref import load_schema_ref
 from .tune.config import TuneConfig as TuneDefaults
+
+EXIT_LOCKED = 75
+"""``extractly run``: another job holds the output's lock; nothing was written. 75 is sysexits'
+EX_TEMPFAIL (a temporary failure: try again later)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,7 +142,9 @@ def _add_run_parser(sub: Any) -> None:
         "run",
         help="extract from every row of a JSONL/CSV file or a directory of .txt files",
         description="Append one JSON line per input row to OUTPUT; failed rows go to the "
-        "dead-letter file. Safe to kill: --resume continues without losing or repeating rows.",
+        "dead-letter file. Safe to kill: --resume continues without losing or repeating rows. "
+        f"One job per output: while one runs, another on the same output (or dead-letter) file "
+        f"exits at once with status {EXIT_LOCKED}, writing nothing.",
     )
     run.add_argument("schema", help="module:Class or a JSON Schema file")
     run.add_argument("input", type=Path, help=".jsonl, .csv, or a directory of .txt files")
@@ -180,6 +188,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.max_row_bytes:
             config.max_row_bytes = args.max_row_bytes
         summary = run_job(config)
+    except OutputLockedError as exc:
+        _fail(exc)
+        return EXIT_LOCKED
     except (ExtractlyError, OSError, ValueError) as exc:
         return _fail(exc)
     return 130 if summary.interrupted else 0

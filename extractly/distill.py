@@ -6,14 +6,24 @@ text and the validated object are appended to a JSONL file, one object per line:
     {"text": "...", "output": {...}, "backend": "openai:...#model", "schema_fingerprint": "..."}
 
 ``text`` and ``output`` are what ``extractly tune SCHEMA TRAIN.jsonl`` reads; the other keys
-say where the line came from. Each line is written with one ``write`` on a file opened for
-appending, so lines from several threads or processes never interleave, and a crash loses at
-most the line being written. This module does not decide what to log (the chain does) and never
-rewrites or truncates the file.
+say where the line came from. Several threads and processes may append to one log. Each line is
+written whole under an exclusive ``flock`` of the file, on a descriptor opened for appending
+(one ``write``, finished if the kernel wrote only part of it), so lines never interleave: the
+lock makes that hold without relying on how a file system orders concurrent appends. A write
+that fails half way is cut back to where the line began, so the next line never lands after
+half a line; a crash (``kill -9`` in mid-write) can still leave a torn last line.
+
+Two writers may log the same document with the same object (two jobs over the same input, a
+resumed job redoing its chunks in flight): ``read_distill_log`` yields each ``(text, output)``
+pair once, the first, so a training set read from it holds no duplicates.
+
+This module does not decide what to log (the chain does) and never rewrites the file.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import threading
@@ -45,10 +55,8 @@ class DistillLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                # One write of the whole line: O_APPEND makes it land after every other line.
-                written = os.write(fd, data)
-                if written != len(data):  # only on a full disk; say so rather than lose data
-                    raise OSError(f"short write to {self.path}: {written} of {len(data)} bytes")
+                fcntl.flock(fd, fcntl.LOCK_EX)  # other processes' lines wait; released by close
+                _append_whole_line(fd, data)
             finally:
                 os.close(fd)
 
@@ -56,11 +64,33 @@ class DistillLog:
         return f"DistillLog({str(self.path)!r})"
 
 
-def read_distill_log(path: str | os.PathLike[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """``(text, output)`` for each line of a distillation log (the ``tune`` input format).
+def _append_whole_line(fd: int, data: bytes) -> None:
+    """Write ``data`` at the end of the locked file ``fd``; on failure, cut the file back to
+    where it began, so no half line is left for the next one to follow."""
+    start = os.lseek(fd, 0, os.SEEK_END)  # under the lock nobody else appends
+    try:
+        written = 0
+        while written < len(data):  # a short write (a full disk raises instead of looping)
+            written += os.write(fd, data[written:])
+    except BaseException:
+        os.ftruncate(fd, start)
+        raise
 
-    Raises ``DataFileError`` naming ``file:line`` for a line that is not UTF-8 JSON with a
-    string ``text`` and an object ``output``.
+
+def read_distill_log(path: str | os.PathLike[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(text, output)`` for each distinct pair in a distillation log (the ``tune`` input
+    format), in file order.
+
+    A line whose ``text`` and ``output`` equal an earlier line's (objects compared as JSON,
+    key order ignored; ``backend`` and the other keys do not count) is skipped: the first is
+    kept. Several processes may log the same document; training on it twice would weigh it
+    double. Raises ``DataFileError`` naming ``file:line`` for a line that is not UTF-8 JSON with
+    a string ``text`` and an object ``output``.
     """
+    seen: set[bytes] = set()
     for row in read_labelled_rows(path, error=DataFileError, keys=("output",)):
-        yield row.text, row.output
+        key = json.dumps([row.text, row.output], sort_keys=True)  # ASCII, lone surrogates too
+        digest = hashlib.sha256(key.encode("ascii")).digest()
+        if digest not in seen:  # digests, not texts: a long log's documents are not all kept
+            seen.add(digest)
+            yield row.text, row.output

@@ -17,10 +17,12 @@ Every error the library raises on purpose derives from ``ExtractlyError``::
     │   ├── TruncatedOutputError    max_tokens or the context ran out before the JSON closed
     │   ├── OutputValidationError   the JSON parsed but the schema or a validator rejected it
     │   └── FallbackExhaustedError  every backend of the fallback chain failed; holds them all
-    └── DataFileError               a data file row is unreadable or does not fit the schema;
-        │                           the message names file:line and how to fix it
-        ├── EvalDataError           a gold row for ``extractly eval``
-        └── TuneDataError           a training pair for ``extractly tune``
+    ├── DataFileError               a data file row is unreadable or does not fit the schema;
+    │   │                           the message names file:line and how to fix it
+    │   ├── EvalDataError           a gold row for ``extractly eval``
+    │   └── TuneDataError           a training pair for ``extractly tune``
+    └── OutputLockedError           another ``extractly run`` job is writing the same output or
+                                    dead-letter file; names that process (``extractly.etl``)
 
 ``ExtractionError`` carries the evidence: ``raw_text`` (what the model wrote) and
 ``attempts`` (each try). We never reuse pydantic's ``ValidationError`` name.
@@ -141,3 +143,19 @@ class EvalDataError(DataFileError):
 class TuneDataError(DataFileError):
     """A training file line (``extractly.tune``) is unreadable or its object does not fit the
     schema the decoder enforces; the message names ``file:line`` (or the pair) and the fix."""
+
+
+class OutputLockedError(ExtractlyError, RuntimeError):
+    """Another batch job holds the lock of an output (or dead-letter) file this job would write.
+
+    Raised by ``extractly.etl.run_job`` before anything is opened, so the refused job wrote
+    nothing. ``path`` is the file in use, ``lock_file`` its lock, ``pid`` the holder's process
+    id when its record could be read (``None`` otherwise). The message says who holds it, since
+    when, and what to do. ``extractly run`` exits with status 75 for it.
+    """
+
+    def __init__(self, message: str, *, path: str, lock_file: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.lock_file = lock_file
+        self.pid = pid

@@ -1,5 +1,5 @@
-"""``extractly run``: crash safety, resume, dead letters, workers, Ctrl-C. Real subprocesses,
-real files, the real model; a one-field schema keeps each row cheap."""
+"""``extractly run``: crash safety, resume, dead letters, workers, Ctrl-C, one job per output.
+Real subprocesses, real files, the real model; a one-field schema keeps each row cheap."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from extractly.cli import EXIT_LOCKED
 from extractly.etl.rows import read_rows
 from extractly.etl.sink import JsonlSink
 from tests.support.etl_input import BAD_LINES, SCHEMA, input_lines
@@ -31,10 +33,10 @@ def job(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _command(job: Path, output: str, *extra: str) -> list[str]:
+def _command(job: Path, output: str, *extra: str, source: str = "in.jsonl") -> list[str]:
     return [
         sys.executable, "-m", "extractly.cli", "run", str(job / "schema.json"),
-        str(job / "in.jsonl"), "-o", str(job / output), *extra,
+        str(job / source), "-o", str(job / output), *extra,
     ]  # fmt: skip
 
 
@@ -161,6 +163,122 @@ def test_retry_failed_moves_fixed_rows_to_the_output(job: Path, reference: dict[
     failed_ids = [r["id"] for r in _records(folder / "out.jsonl.failed.jsonl")]
     assert "number" in out_ids and "number" not in failed_ids
     assert len(out_ids) == len(set(out_ids)) == 4 and len(failed_ids) == len(BAD_LINES) - 1
+
+
+LOCK_SLICE = slice(92, 108)
+"""15 good rows and the "empty" one (input line 101): small, and a dead letter among them."""
+
+
+@pytest.fixture(scope="module")
+def few(job: Path, reference: dict[str, Any]) -> dict[str, Any]:
+    """A 16-row input for the lock tests, and what the reference run made of its rows."""
+    lines = (job / "in.jsonl").read_bytes().splitlines(keepends=True)[LOCK_SLICE]
+    (job / "few.jsonl").write_bytes(b"".join(lines))
+    ids = [json.loads(line)["id"] for line in lines]
+    expected = {
+        "outputs": {i: reference["outputs"][i] for i in ids if i in reference["outputs"]},
+        "failed": {i for i in ids if i in reference["failed"]},
+    }
+    assert expected["failed"] == {"empty"} and len(expected["outputs"]) == 15
+    return expected
+
+
+def _assert_equals_the_reference(job: Path, output: str, expected: dict[str, Any]) -> None:
+    records = _records(job / output)
+    failed = [r["id"] for r in _records(job / f"{output}.failed.jsonl")]
+    assert len(records) == len({r["id"] for r in records}) and len(failed) == len(set(failed))
+    assert {r["id"]: r["output"] for r in records} == expected["outputs"]
+    assert set(failed) == expected["failed"]
+
+
+def test_a_second_job_on_the_same_output_exits_at_once_and_writes_nothing(
+    job: Path, few: dict[str, Any]
+) -> None:
+    command = _command(job, "locked.jsonl", "--resume", source="few.jsonl")
+    logs = [job / f"locked.{n}.err" for n in range(2)]  # files: a full pipe would block a run
+    procs, started = [], []
+    for log in logs:
+        with log.open("wb") as err_file:
+            started.append(time.monotonic())
+            procs.append(
+                subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=err_file)
+            )
+        time.sleep(0.3)
+    while all(p.poll() is None for p in procs) and time.monotonic() < started[0] + 60:
+        time.sleep(0.01)
+    loser = next(n for n in range(2) if procs[n].poll() is not None)  # whichever came second
+    exited_after = time.monotonic() - started[loser]
+    winner = procs[1 - loser]
+    winner.wait(timeout=300)
+    err = [log.read_text() for log in logs]
+    assert procs[loser].returncode == EXIT_LOCKED, err[loser]
+    assert exited_after < 2.0
+    assert f"OutputLockedError: {job / 'locked.jsonl'} is being written by another" in err[loser]
+    assert f"pid {winner.pid} on host" in err[loser] and "This job wrote nothing" in err[loser]
+    assert winner.returncode == 0, err[1 - loser]
+    _assert_equals_the_reference(job, "locked.jsonl", few)
+
+
+def test_kill_9_then_resume_starts_at_once_with_no_stale_lock(
+    job: Path, few: dict[str, Any]
+) -> None:
+    out = job / "holder_killed.jsonl"
+    holder = subprocess.Popen(
+        _command(job, out.name, source="few.jsonl"),
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while _count_lines(out) < 4 and holder.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert holder.poll() is None, "the run finished before it could be killed"
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    lock_file = job / "holder_killed.jsonl.lock"
+    assert json.loads(lock_file.read_text())["pid"] == holder.pid  # the killed job's record
+    resumed = subprocess.run(
+        _command(job, out.name, "--resume", source="few.jsonl"),
+        env=_env(),
+        capture_output=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    _assert_equals_the_reference(job, out.name, few)
+    assert lock_file.read_bytes() == b""  # released; the file stays
+
+
+def test_two_jobs_on_different_outputs_run_side_by_side(job: Path, few: dict[str, Any]) -> None:
+    cores = sorted(os.sched_getaffinity(0))
+    procs = [
+        subprocess.Popen(
+            _command(job, f"side{n}.jsonl", source="few.jsonl"),
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            # one core each: llama.cpp threads = cores available, and 2 + 2 threads on 2 cores
+            # would crawl
+            preexec_fn=partial(os.sched_setaffinity, 0, {cores[n % len(cores)]}),
+        )
+        for n in range(2)
+    ]
+    holders: set[int] = set()  # pids seen holding their lock at the same moment
+    deadline = time.monotonic() + 60
+    while holders != {p.pid for p in procs} and time.monotonic() < deadline:
+        holders = {pid for n in range(2) if (pid := _lock_holder(job / f"side{n}.jsonl.lock"))}
+        time.sleep(0.01)
+    errors = [p.communicate(timeout=300)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert holders == {p.pid for p in procs}
+    for n in range(2):
+        _assert_equals_the_reference(job, f"side{n}.jsonl", few)
+
+
+def _lock_holder(lock_file: Path) -> int | None:
+    try:
+        return int(json.loads(lock_file.read_bytes().split(b"\n")[0])["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def test_an_existing_output_is_never_overwritten_without_resume(tmp_path: Path) -> None:

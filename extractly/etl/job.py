@@ -8,8 +8,11 @@ and every attempt) to the dead-letter file. Records are flushed and fsynced afte
 a SIGKILL loses at most the chunks in flight, which a resumed run does again. Decoding is batch
 invariant (see ``engine/decoder.py``), so a resumed run gives the same objects as an
 uninterrupted one. Ctrl-C or SIGTERM stops after the current chunk, flushed, with a summary.
+Before it opens either file, the job locks both for its whole life (``lock.py``): a second job
+on the same output is refused with ``OutputLockedError`` and writes nothing.
 
-Not here: reading formats (``rows.py``), file durability (``sink.py``), the progress display.
+Not here: reading formats (``rows.py``), file durability (``sink.py``), the one-writer lock
+(``lock.py``), the progress display.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..engine.llama import available_cores
 from ..errors import ExtractlyError
 from ..extractor import DEFAULT_BATCH_SIZE, Extractor
 from ..result import Extraction
+from .lock import JobLock
 from .progress import Progress
 from .rows import DEFAULT_MAX_ROW_BYTES, Row, count_rows, read_rows
 from .sink import JsonlSink, rewrite_jsonl
@@ -75,9 +79,18 @@ class JobConfig:
 
 
 def run_job(config: JobConfig, *, progress: Progress | None = None) -> JobSummary:
-    """Run (or resume, or retry the failures of) one extraction job; see the module docstring."""
+    """Run (or resume, or retry the failures of) one extraction job; see the module docstring.
+
+    Raises ``OutputLockedError``, having written nothing, while another job (in any process)
+    writes the same output or dead-letter file.
+    """
     if config.workers < 1:
         raise ValueError("workers must be at least 1")
+    with JobLock([config.output, config.dead_letter_path()]):
+        return _run_locked(config, progress)
+
+
+def _run_locked(config: JobConfig, progress: Progress | None) -> JobSummary:
     output = JsonlSink(config.output, resume=config.resume or config.retry_failed)
     dead_path = config.dead_letter_path()
     dead = JsonlSink(dead_path, resume=True)
