@@ -18,6 +18,7 @@ This module does not validate or retry; the chain does.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import threading
 from collections import OrderedDict
@@ -146,10 +147,9 @@ class LlamaCppBackend(Backend):
         if first is None:
             return
         session = self.prepare(first.spec, first.examples, first.instructions)
-        pending: list[BackendRequest | ExtractlyError] = [first]
 
         def decode_requests() -> Iterator[DecodeRequest | ExtractlyError]:
-            for item in _chain_first(pending, items):
+            for item in itertools.chain((first,), items):
                 if isinstance(item, ExtractlyError):
                     yield item
                 elif self.prepare(item.spec, item.examples, item.instructions) is not session:
@@ -221,13 +221,6 @@ class _Elsewhere(ExtractlyError):
     def __init__(self, request: BackendRequest) -> None:
         super().__init__("decoded by another session")
         self.request = request
-
-
-def _chain_first(
-    head: list[BackendRequest | ExtractlyError], rest: Iterator[BackendRequest | ExtractlyError]
-) -> Iterator[BackendRequest | ExtractlyError]:
-    yield from head
-    yield from rest
 
 
 def _decode_request(
