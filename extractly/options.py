@@ -47,7 +47,8 @@ class ExtractorOptions(TypedDict, total=False):
     n_ctx: int | None
     """Context size in tokens; default sized for ``batch_size`` documents."""
     n_threads: int | None
-    """llama.cpp threads; default all available cores."""
+    """llama.cpp threads; default ``$EXTRACTLY_THREADS``, else every core this process may use
+    (``extractly.settings.thread_count``). Keep the total over all processes within the cores."""
     allow_post_checks: bool
     """Let keywords the decoder cannot enforce be checked after decoding instead."""
     verbatim: Sequence[str] | bool | None

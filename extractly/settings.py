@@ -1,4 +1,4 @@
-"""Settings that shape decoding: small-model safeguards and sampling.
+"""Settings that shape decoding: small-model safeguards, sampling, and llama.cpp's thread count.
 
 These are plain frozen dataclasses so they hash into the constraint cache key and print well.
 This is a leaf module: it imports nothing from extractly, so the lowest layers (``schema``,
@@ -8,7 +8,45 @@ This is a leaf module: it imports nothing from extractly, so the lowest layers (
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
+THREADS_ENV = "EXTRACTLY_THREADS"
+"""Environment variable: llama.cpp threads per process when ``n_threads`` is not given."""
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, so ``taskset`` and containers count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_count(requested: int | None = None) -> int:
+    """The one rule for llama.cpp's thread count: ``requested`` (``n_threads``, ``--threads``)
+    if given, else ``$EXTRACTLY_THREADS``, else every core this process may use.
+
+    More threads than cores never helps: ggml's threads meet at a barrier after every
+    operation, so a thread waiting for a core stalls all the others.
+    """
+    if requested is not None and requested > 0:
+        return requested
+    if requested is not None:
+        raise ValueError(f"n_threads must be a positive number of threads, not {requested}")
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return available_cores()
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(
+            f"${THREADS_ENV}={raw!r} is not a positive number of threads; "
+            f"unset it or set it to 1..{available_cores()}"
+        )
+    return threads
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import ctypes
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import BackendError, ModelNotFoundError
+from ..settings import thread_count
+from .cpu_share import WATCH, quiet_idle_threads
 
 _backend_lock = threading.Lock()
 _backend_ready = False
@@ -29,6 +32,7 @@ _log_callback: Any = None  # keep the ctypes callback alive
 def _llama() -> Any:
     """Import llama_cpp lazily, with quiet logs; a failed import names the fix."""
     global _backend_ready, _log_callback
+    quiet_idle_threads()  # before libgomp loads with llama_cpp: it reads the policy once
     try:
         import llama_cpp
     except (ImportError, OSError) as exc:
@@ -50,13 +54,6 @@ def _llama() -> Any:
             llama_cpp.llama_backend_init()
             _backend_ready = True
     return llama_cpp
-
-
-def available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS
-        return max(1, os.cpu_count() or 1)
 
 
 class LlamaModel:
@@ -145,7 +142,7 @@ class ContextConfig:
     """Cells in all; each of the ``n_seq_max`` sequences gets ``n_ctx / n_seq_max``."""
     n_batch: int = 512
     n_seq_max: int = 17
-    n_threads: int = 0  # 0: all available cores
+    n_threads: int = 0  # 0: settings.thread_count()'s default ($EXTRACTLY_THREADS, else all cores)
 
 
 class LlamaContext:
@@ -168,7 +165,7 @@ class LlamaContext:
         params.n_batch = config.n_batch
         params.n_ubatch = config.n_batch
         params.n_seq_max = config.n_seq_max
-        threads = config.n_threads or available_cores()
+        threads = self.threads = thread_count(config.n_threads or None)
         params.n_threads = threads
         params.n_threads_batch = threads
         params.swa_full = True
@@ -205,7 +202,9 @@ class LlamaContext:
             seq_id[i][0] = seq
             logits[i] = want
         b.n_tokens = n
+        started = time.perf_counter()
         rc = self._lib.llama_decode(self.ptr, b)
+        WATCH.record(self.model.path.name, self.threads, n, time.perf_counter() - started)
         if rc != 0:
             raise BackendError(
                 f"llama_decode failed with code {rc} "

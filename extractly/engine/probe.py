@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import BackendCrashError, BackendError
 from ..model_files import cache_dir
+from .cpu_share import quiet_idle_threads
 
 _checked: set[str] = set()
 _lock = threading.Lock()
@@ -34,6 +35,7 @@ REBUILD_HINT = (
 
 
 def _library_identity() -> str:
+    quiet_idle_threads()  # before libgomp loads with llama_cpp: it reads the policy once
     import llama_cpp
 
     lib_dir = Path(llama_cpp.__file__).parent / "lib"

@@ -29,10 +29,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..engine.llama import available_cores
 from ..errors import ExtractlyError
 from ..extractor import DEFAULT_BATCH_SIZE, Extractor
 from ..result import Extraction
+from ..settings import available_cores, thread_count
 from .lock import JobLock
 from .progress import Progress
 from .rows import DEFAULT_MAX_ROW_BYTES, Row, count_rows, read_rows
@@ -267,10 +267,11 @@ class _InProcess:
 
 
 class _WorkerPool:
-    """``workers`` processes with ``cores // workers`` llama.cpp threads each."""
+    """``workers`` processes sharing the job's threads (``settings.thread_count``) evenly."""
 
     def __init__(self, config: JobConfig) -> None:
         cores = available_cores()
+        budget = thread_count(config.options.get("n_threads"))
         if config.workers > cores:
             print(
                 f"extractly: {config.workers} workers on {cores} cores would oversubscribe "
@@ -278,7 +279,7 @@ class _WorkerPool:
                 file=sys.stderr,
             )
         self.size = min(config.workers, cores)
-        threads = max(1, cores // self.size)
+        threads = max(1, budget // self.size)
         options = {**config.options, "batch_size": config.batch_size, "n_threads": threads}
         ctx = mp.get_context("spawn")
         self.tasks: Any = ctx.Queue()

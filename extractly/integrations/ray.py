@@ -14,7 +14,8 @@
     )
 
 Each actor builds one ``Extractor`` (the model loads once per actor) with ``n_threads`` equal
-to the CPUs Ray reserved for it, so actors never oversubscribe a node's cores. A batch gains the
+to the CPUs Ray reserved for it (unless ``n_threads`` or ``$EXTRACTLY_THREADS`` says otherwise),
+so actors never oversubscribe a node's cores. A batch gains the
 columns ``output`` (the object as JSON text, or None), ``error`` (None or ``Type: message``) and
 ``confidence``; a failed row never fails the batch. Not here: reading or writing datasets.
 """
@@ -22,6 +23,7 @@ columns ``output`` (the object as JSON text, or None), ``error`` (None or ``Type
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +32,7 @@ from pydantic import BaseModel
 from ..errors import ExtractlyError
 from ..extractor import Extractor
 from ..schema_ref import load_schema_ref
+from ..settings import THREADS_ENV, thread_count
 
 
 class ExtractlyUDF:
@@ -46,7 +49,7 @@ class ExtractlyUDF:
         if isinstance(schema, str):
             schema = load_schema_ref(schema)
         self.text_column = text_column
-        threads = n_threads or _reserved_cpus()
+        threads = n_threads or (thread_count() if os.environ.get(THREADS_ENV) else _reserved_cpus())
         self.extractor: Extractor[Any] = Extractor(schema, n_threads=threads, **options)
 
     def __call__(self, batch: Any) -> Any:

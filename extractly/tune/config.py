@@ -32,6 +32,7 @@ class TuneConfig:
     max_seq_len: int = 512
     seed: int = 0
     threads: int | None = None
+    """torch threads; default ``settings.thread_count()`` ($EXTRACTLY_THREADS, else all cores)."""
     target_modules: tuple[str, ...] = TARGET_MODULES
     synthetic_values: float = 0.0
     """Share of pairs whose free-text values are replaced by synthetic ones (``augment.py``):

@@ -36,8 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..engine.build_flags import cpu_flags
-from ..engine.llama import available_cores
 from ..model_files import cache_dir
+from ..settings import thread_count
 from .config import Progress, TuneConfig, stderr_progress
 from .dataset import Encoded
 
@@ -104,7 +104,7 @@ def train_lora(
     import torch
     from peft import LoraConfig, get_peft_model
 
-    threads = config.threads or min(2, available_cores())
+    threads = thread_count(config.threads or None)
     torch.set_num_threads(threads)
     torch.manual_seed(config.seed)
     say = progress or (lambda _line: None)
