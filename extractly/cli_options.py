@@ -48,7 +48,7 @@ class OptionFlag:
 
 
 def _positive_int(text: str) -> int:
-    value = _number(text, int)
+    value = int(_number(text, int))
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text}")
     return value
@@ -68,7 +68,7 @@ def _share(text: str) -> float:
     return value
 
 
-def _number(text: str, kind: type[int] | type[float]) -> Any:
+def _number(text: str, kind: type[int] | type[float]) -> float:
     try:
         return kind(text)
     except ValueError:
@@ -115,8 +115,8 @@ OPTION_FLAGS: tuple[OptionFlag, ...] = (
                "split (default 128)", "N", _positive_int),
     OptionFlag("verbatim", "--verbatim", "copy these top-level free-string fields word for word "
                "from the text (alone: every one; --no-verbatim: none, schema markers included); "
-               "give it last, after the positional arguments", "FIELD", str, negative=False, many=True,
-               finish=_verbatim),
+               "give it last, after the positional arguments", "FIELD", str, negative=False,
+               many=True, finish=_verbatim),
     OptionFlag("allow_post_checks", "--allow-post-checks", "let schema keywords the decoder "
                "cannot enforce be checked after decoding instead of refused"),
     OptionFlag("safeguards", "--safeguards", "small-model guards (list and string caps, every "

@@ -43,7 +43,7 @@ class ProgressBar:
         self.live = _is_terminal(self.stream)
         self._bar: Any = tqdm(
             total=total,
-            unit=f" {unit}",
+            unit=unit,
             desc=desc,
             file=self.stream if self.live else _PlainLines(self.stream),
             mininterval=LIVE_EVERY if self.live else log_every,
@@ -79,9 +79,11 @@ class ProgressBar:
         self.close()
 
 
-def tracked(items: Iterable[T], total: int | None, *, unit: str, desc: str) -> Iterator[T]:
+def tracked(
+    items: Iterable[T], total: int | None, *, unit: str, desc: str, stream: TextIO | None = None
+) -> Iterator[T]:
     """Yield ``items``, counting each on a ``ProgressBar`` that closes when they run out."""
-    with ProgressBar(total, unit=unit, desc=desc) as bar:
+    with ProgressBar(total, unit=unit, desc=desc, stream=stream) as bar:
         for item in items:
             yield item
             bar.advance()

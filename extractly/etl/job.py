@@ -37,27 +37,11 @@ from .lock import JobLock
 from .progress import Progress
 from .rows import DEFAULT_MAX_ROW_BYTES, Row, count_rows, read_rows
 from .sink import JsonlSink, rewrite_jsonl
+from .summary import JobSummary
 
 SchemaRef = type[BaseModel] | Mapping[str, Any]
 Outcome = tuple[str, bool, dict[str, Any]]
 """(row id, succeeded, record fields) as a worker reports it."""
-
-
-@dataclass
-class JobSummary:
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-    output: str = ""
-    dead_letter: str = ""
-    escalated: dict[str, int] = field(default_factory=dict)
-    """Rows answered by a fallback backend rather than the first one, per backend."""
-
-    @property
-    def rows_per_second(self) -> float:
-        return (self.ok + self.failed) / self.seconds if self.seconds else 0.0
 
 
 @dataclass

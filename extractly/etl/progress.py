@@ -1,19 +1,17 @@
 """What ``extractly run`` shows while it works and when it ends, on stderr.
 
 The bar (``extractly.progress``: live on a terminal, periodic plain lines otherwise) counts rows
-done or skipped against the input's rows, with ok / failed / skipped / escalated counts. The
-summary at the end says how many rows each fallback backend answered, so escalations are
-counted per backend. Not here: any state a resume depends on (that lives in the output files).
+done or skipped against the input's rows, with ok / failed / skipped / escalated counts; the
+summary line (``summary.py``) ends it. Not here: any state a resume depends on (that lives in
+the output files).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from ..progress import LOG_EVERY, ProgressBar
-
-if TYPE_CHECKING:
-    from .job import JobSummary
+from .summary import JobSummary, summary_line
 
 
 class Progress:
@@ -36,23 +34,3 @@ class Progress:
         self.update(summary)
         self.bar.close()
         self.bar.write(summary_line(summary))
-
-
-def summary_line(summary: JobSummary) -> str:
-    """``extractly run done: 9 ok (3 escalated: 3 by openai:...#m), 1 failed (see F), ...``."""
-    status = "interrupted" if summary.interrupted else "done"
-    escalated = sum(summary.escalated.values())
-    by = ", ".join(f"{n:,} by {backend}" for backend, n in sorted(summary.escalated.items()))
-    ok = f"{summary.ok:,} ok" + (f" ({escalated:,} escalated: {by})" if escalated else "")
-    return (
-        f"extractly run {status}: {ok}, {summary.failed:,} failed (see {summary.dead_letter}), "
-        f"{summary.skipped:,} skipped as already done; "
-        f"{summary.rows_per_second:.2f} rows/s over {_duration(summary.seconds)}"
-    )
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
