@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -83,6 +84,9 @@ def _run_twice_and_again(proxy: FaultyProxy, tmp_path: Path) -> None:
             assert r["backend"] != name and min(r["field_confidence"].values()) >= 1.0
     later = [r for r in escalated if r["id"] not in {x["id"] for x in records[:done_first]}]
     assert f"{len(records) - done_first} ok" in summary
+    assert "\r" not in summary  # stderr is a pipe here: plain progress lines, no redraws
+    assert re.search(rf"extractly run: 100%.* {len(TEXTS)}/{len(TEXTS)} \[.*escalated=", summary)
+    assert resumed.stdout == b""
     if later:
         assert f"({len(later)} escalated: {len(later)} by {name})" in summary, summary
 

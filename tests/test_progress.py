@@ -1,5 +1,6 @@
 """``extractly.progress``: a live bar on a terminal (a real pseudo-terminal here), plain periodic
-lines elsewhere, never anything on stdout."""
+lines elsewhere, never anything on stdout; ``evaluate(..., progress=True)`` uses it (the run's bar
+is checked in ``test_cli_chain.py``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import time
 
 import pytest
 
+from extractly import Extractor
+from extractly.evaluation import evaluate
 from extractly.progress import ProgressBar, tracked
+from schemas.podcast import PodcastEpisode
 
 
 def test_plain_lines_when_not_a_terminal_at_most_one_per_interval(
@@ -71,3 +75,14 @@ def test_tracked_yields_every_item_and_counts_it() -> None:
     with ProgressBar(None, unit="docs", desc="unknown total", stream=stream) as bar:
         bar.advance(3)
     assert re.search(r"unknown total: 3docs \[", stream.getvalue())
+
+
+def test_evaluate_counts_documents_on_stderr_only(
+    podcast: Extractor[PodcastEpisode], capsys: pytest.CaptureFixture[str]
+) -> None:
+    gold = {"title": "Bytes", "episode_number": 4, "host": "Li Na", "guests": []}
+    rows = [{"text": "Episode 4 of Bytes with host Li Na.", "gold": gold}] * 3
+    report = evaluate(podcast, rows, progress=True)
+    out, err = capsys.readouterr()
+    assert report.n == 3 and out == ""
+    assert re.search(r"extractly eval: 100%.* 3/3 \[", err.splitlines()[-1]), err
