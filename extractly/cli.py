@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_options import add_option_flags, options_from_args
-from .doctor import package_version
+from .doctor import package_version, report
 from .errors import ExtractlyError, OutputLockedError
 from .extractor import Extractor
 from .schema_ref import load_schema_ref
@@ -120,8 +120,6 @@ def _fail(exc: BaseException) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from .doctor import report
-
     print(report())
     return 0
 
