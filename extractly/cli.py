@@ -5,6 +5,12 @@
     extractly run SCHEMA INPUT -o OUTPUT  extract from every row of a file (see extractly.etl)
     extractly eval SCHEMA GOLD.jsonl      precision / recall / F1 per field, exact match, valid
                                           rate and speed against gold objects (--json, --html)
+    extractly doctor                      what to paste into a bug report (``extractly.doctor``)
+    extractly --version
+
+``extract``, ``run`` and ``eval`` take every ``Extractor`` option as a flag (``--fallback``,
+``--min-confidence``, ``--verbatim``, ...), from the one map in ``extractly.cli_options``.
+Long commands show progress on stderr (``extractly.progress``); stdout carries only results.
 
 SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file
 (``extractly.schema_ref``). Errors print as ``extractly: Type: message`` and exit with status 2;
@@ -21,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_options import add_option_flags, options_from_args
+from .doctor import package_version, report
 from .errors import ExtractlyError, OutputLockedError
 from .extractor import Extractor
 from .schema_ref import load_schema_ref
@@ -32,14 +40,37 @@ EX_TEMPFAIL (a temporary failure: try again later)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "tune":
+        return _tune(args)
+    if args.command == "eval":
+        return _eval(args)
+    if args.command == "run":
+        return _run(args)
+    if args.command == "doctor":
+        return _doctor(args)
+
+    try:
+        schema = load_schema_ref(args.schema)
+        text = sys.stdin.buffer.read() if args.text == "-" else args.text
+        extractor: Extractor[Any] = Extractor(schema, **options_from_args(args))
+        data = extractor.run(text).data
+    except (ExtractlyError, OSError, ValueError) as exc:
+        return _fail(exc)
+    print(json.dumps(data, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``extractly`` argument parser with every command."""
     parser = argparse.ArgumentParser(prog="extractly", description=__doc__.split("\n\n")[0])
+    version = f"extractly {package_version('extractly')}"
+    parser.add_argument("--version", action="version", version=version)
     sub = parser.add_subparsers(dest="command", required=True)
     ext = sub.add_parser("extract", help="extract one object from a text")
     ext.add_argument("schema", help="module:Class or a JSON Schema file")
     ext.add_argument("text", nargs="?", default="-", help="the text, or - for stdin (default)")
-    ext.add_argument("--model", help="path to a GGUF (default: the embedded Gemma 3 270M)")
-    ext.add_argument("--max-tokens", type=int, default=None)
-    ext.add_argument("--adapter", default="auto", help=_ADAPTER_HELP)
+    add_option_flags(ext)
     tun = sub.add_parser("tune", help="fine-tune a LoRA adapter for one schema")
     tun.add_argument("schema", help="module:Class or a JSON Schema file")
     tun.add_argument("train", help='JSONL of {"text", "output"} (or {"text", "gold"}) lines')
@@ -72,25 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     _add_run_parser(sub)
     _add_eval_parser(sub)
-    args = parser.parse_args(argv)
-    if args.command == "tune":
-        return _tune(args)
-    if args.command == "eval":
-        return _eval(args)
-    if args.command == "run":
-        return _run(args)
-
-    try:
-        schema = load_schema_ref(args.schema)
-        text = sys.stdin.buffer.read() if args.text == "-" else args.text
-        extractor: Extractor[Any] = Extractor(
-            schema, model=args.model, max_tokens=args.max_tokens, adapter=_adapter_arg(args.adapter)
-        )
-        data = extractor.run(text).data
-    except ExtractlyError as exc:
-        return _fail(exc)
-    print(json.dumps(data, ensure_ascii=False))
-    return 0
+    sub.add_parser(
+        "doctor",
+        help="what to paste into a bug report: versions, llama.cpp build, model, caches",
+        description="Print the extractly and llama.cpp versions and build flags, whether the "
+        "build passed the crash probe, the model file and its sha256, the cache folders and "
+        "the registered adapters. Loads no model.",
+    )
+    return parser
 
 
 def _fail(exc: BaseException) -> int:
@@ -99,14 +119,9 @@ def _fail(exc: BaseException) -> int:
     return 2
 
 
-_ADAPTER_HELP = (
-    "LoRA adapter GGUF from `extractly tune`; 'auto' (default): the one registered for the "
-    "schema, if any; 'none': the base model's prompt"
-)
-
-
-def _adapter_arg(value: str) -> str | None:
-    return None if value.lower() == "none" else value
+def _doctor(args: argparse.Namespace) -> int:
+    print(report())
+    return 0
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -155,10 +170,8 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--resume", action="store_true", help="continue a stopped run")
     run.add_argument("--retry-failed", action="store_true", help="re-run the dead letters")
     run.add_argument("--workers", type=int, default=1, help="processes (threads split cores)")
-    run.add_argument("--batch-size", type=int, default=None)
     run.add_argument("--max-row-bytes", type=int, default=None)
-    run.add_argument("--model", help="path to a GGUF (default: the embedded Gemma 3 270M)")
-    run.add_argument("--max-tokens", type=int, default=None)
+    add_option_flags(run)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -166,11 +179,8 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         schema = load_schema_ref(args.schema)
-        options: dict[str, Any] = {}
-        if args.model:
-            options["model"] = args.model
-        if args.max_tokens:
-            options["max_tokens"] = args.max_tokens
+        options = options_from_args(args)
+        batch_size = options.pop("batch_size", None)  # the job's chunk size, given to the Extractor
         config = JobConfig(
             schema=schema,
             input=args.input,
@@ -183,8 +193,8 @@ def _run(args: argparse.Namespace) -> int:
             workers=args.workers,
             options=options,
         )
-        if args.batch_size:
-            config.batch_size = args.batch_size
+        if batch_size:
+            config.batch_size = batch_size
         if args.max_row_bytes:
             config.max_row_bytes = args.max_row_bytes
         summary = run_job(config)
@@ -209,12 +219,10 @@ def _add_eval_parser(sub: Any) -> None:
     ev.add_argument("gold", type=Path, help='JSONL of {"text", "gold"} (or "output") lines')
     ev.add_argument("--schema-name", help="pick this schema from SCHEMA and keep only GOLD "
                     'rows whose "schema" is this name (or absent)')
-    ev.add_argument("--adapter", default="auto", help=_ADAPTER_HELP)
-    ev.add_argument("--model", help="path to a GGUF (default: the embedded Gemma 3 270M)")
     ev.add_argument("--limit", type=int, default=None, help="only the first N rows")
-    ev.add_argument("--batch-size", type=int, default=None)
     ev.add_argument("--json", type=Path, help="write the report as JSON here")
     ev.add_argument("--html", type=Path, help="write a self-contained HTML report here")
+    add_option_flags(ev)
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -232,10 +240,8 @@ def _eval(args: argparse.Namespace) -> int:
             if args.limit < 1:
                 raise ValueError(f"--limit must be at least 1, not {args.limit}")
             rows = rows[: args.limit]
-        extractor: Extractor[Any] = Extractor(
-            schema, model=args.model, adapter=_adapter_arg(args.adapter)
-        )
-        report = evaluate(extractor, rows, batch_size=args.batch_size)
+        extractor: Extractor[Any] = Extractor(schema, **options_from_args(args))
+        report = evaluate(extractor, rows, progress=True)
     except (ExtractlyError, OSError, ValueError) as exc:
         return _fail(exc)
     print(report.format_table(), flush=True)  # shown even if a report file cannot be written

@@ -35,6 +35,7 @@ from typing import Any
 from .errors import EvalDataError, ExtractionError, ExtractlyError, SchemaError
 from .extractor import Extractor
 from .labelled_rows import LabelledRow, labelled_row, read_labelled_rows
+from .progress import tracked
 from .result import Extraction
 from .schema import SchemaSpec, prune_absent_nulls
 from .scoring import FieldCounts, Normalizer, normalize, score_fields, total
@@ -155,8 +156,11 @@ def evaluate(
     *,
     batch_size: int | None = None,
     normalizer: Normalizer = normalize,
+    progress: bool = False,
 ) -> EvalReport:
     """Extract every row's text with ``extractor`` and score the results against the gold.
+
+    ``progress``: show a bar of documents done on stderr (``extractly.progress``).
 
     ``rows`` are ``GoldRow``s or mappings with ``"text"`` and ``"gold"`` (or ``"output"``).
     Raises ``EvalDataError`` before running the model if a row is malformed or its gold object
@@ -181,10 +185,11 @@ def evaluate(
         seconds=0.0,
     )
     start = time.perf_counter()
-    results = list(
-        extractor.run_many([r.text for r in gold_rows], batch_size=batch_size,
-                           return_exceptions=True)
-    )
+    outcomes = extractor.run_many([r.text for r in gold_rows], batch_size=batch_size,
+                                  return_exceptions=True)
+    if progress:
+        outcomes = tracked(outcomes, len(gold_rows), unit="docs", desc="extractly eval")
+    results = list(outcomes)
     report.seconds = time.perf_counter() - start
     for index, (row, result) in enumerate(zip(gold_rows, results, strict=True)):
         predicted: Mapping[str, Any] | None = None

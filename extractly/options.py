@@ -4,7 +4,8 @@
 Only the top of the stack (``extractor.py``, ``_api.py``) imports this module. ``Safeguards``
 and ``Sampling`` live in the leaf module ``extractly.settings`` and are re-exported here, so
 ``from extractly.options import Safeguards`` keeps working. Not here: checking or applying the
-options (``extractor.py``).
+options (``extractor.py``); their command-line flags (``cli_options.py``, where every option
+has a flag or a reason to be Python-only, as ``tests/test_cli_options.py`` checks).
 """
 
 from __future__ import annotations

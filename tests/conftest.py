@@ -1,4 +1,5 @@
-"""Shared fixtures: the real embedded model, loaded once per test session."""
+"""Shared fixtures: the real embedded model, loaded once per test session, and llama-cpp-python's
+OpenAI-compatible server with it (started once, on first use, for the fallback tests)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from extractly import Extractor
+from extractly.model_files import resolve_model_path
 from schemas.podcast import PodcastEpisode
+from tests.support.servers import LlamaServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,3 +26,11 @@ def empty_adapter_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def podcast() -> Iterator[Extractor[PodcastEpisode]]:
     with Extractor(PodcastEpisode) as extractor:
         yield extractor
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    server = LlamaServer(resolve_model_path(None), log)
+    yield server
+    server.stop()

@@ -21,21 +21,12 @@ import pytest
 from extractly import Extractor, FallbackExhaustedError, RetryPolicy
 from extractly.backends import BackendRequest, OpenAIBackend
 from extractly.distill import read_distill_log
-from extractly.model_files import resolve_model_path
 from tests.support.invoice import CONVERTING, COPYING, Invoice
 from tests.support.servers import MODEL_ALIAS, FaultyProxy, LlamaServer, free_port
 
 ISO_DOCS = ["The invoice is dated 2024-05-17.", "Paid in full on 2021-11-30."]
 WORDY_DOCS = ["Invoice dated March 3, 2024.", "Delivered on 21 July 2023."]
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.05, max_wait=0.2, jitter=0.05)
-
-
-@pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    server = LlamaServer(resolve_model_path(None), log)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -46,16 +46,21 @@ def _library_identity() -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+def probe_marker(model_path: Path) -> Path:
+    """The file whose presence records that this llama.cpp build ran ``model_path`` here."""
+    model_key = hashlib.sha256(str(model_path.resolve()).encode()).hexdigest()[:12]
+    return cache_dir() / "probe" / f"{_library_identity()}-{model_key}.ok"
+
+
 def ensure_llama_runs(model_path: Path) -> None:
     """Raise ``BackendCrashError`` if a tiny decode with ``model_path`` kills the process."""
     if os.environ.get("EXTRACTLY_SKIP_PROBE"):
         return
-    model_key = hashlib.sha256(str(model_path.resolve()).encode()).hexdigest()[:12]
-    key = f"{_library_identity()}-{model_key}"
+    marker = probe_marker(model_path)
+    key = marker.stem
     with _lock:
         if key in _checked:
             return
-        marker = cache_dir() / "probe" / f"{key}.ok"
         if marker.is_file():
             _checked.add(key)
             return

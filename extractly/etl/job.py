@@ -12,7 +12,7 @@ Before it opens either file, the job locks both for its whole life (``lock.py``)
 on the same output is refused with ``OutputLockedError`` and writes nothing.
 
 Not here: reading formats (``rows.py``), file durability (``sink.py``), the one-writer lock
-(``lock.py``), the progress display.
+(``lock.py``), the progress display (``progress.py``).
 """
 
 from __future__ import annotations
@@ -37,25 +37,11 @@ from .lock import JobLock
 from .progress import Progress
 from .rows import DEFAULT_MAX_ROW_BYTES, Row, count_rows, read_rows
 from .sink import JsonlSink, rewrite_jsonl
+from .summary import JobSummary
 
 SchemaRef = type[BaseModel] | Mapping[str, Any]
 Outcome = tuple[str, bool, dict[str, Any]]
 """(row id, succeeded, record fields) as a worker reports it."""
-
-
-@dataclass
-class JobSummary:
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-    output: str = ""
-    dead_letter: str = ""
-
-    @property
-    def rows_per_second(self) -> float:
-        return (self.ok + self.failed) / self.seconds if self.seconds else 0.0
 
 
 @dataclass
@@ -117,6 +103,9 @@ def _run_locked(config: JobConfig, progress: Progress | None) -> JobSummary:
                     if ok:
                         output.write({"id": row.id, **fields})
                         summary.ok += 1
+                        if fields["escalated"]:
+                            backend = fields["backend"]
+                            summary.escalated[backend] = summary.escalated.get(backend, 0) + 1
                     elif config.retry_failed:
                         new_failures.append(_failure(row, fields))
                         summary.failed += 1
@@ -126,7 +115,7 @@ def _run_locked(config: JobConfig, progress: Progress | None) -> JobSummary:
                 output.flush()
                 if not config.retry_failed:
                     dead.flush()
-                progress.update(summary.ok, summary.failed, summary.skipped)
+                progress.update(summary)
             summary.interrupted = stop.requested
     finally:
         summary.seconds = time.perf_counter() - start
@@ -157,7 +146,7 @@ def _rows_to_do(
     ):
         if row.id in done or (wanted is not None and row.id not in wanted):
             summary.skipped += 1
-            progress.update(summary.ok, summary.failed, summary.skipped)
+            progress.update(summary)
             continue
         if row.id in seen:
             row = Row(row.id, None, row.source, row.raw, "duplicate id in the input")
@@ -184,7 +173,7 @@ def _chunks(
                 dead.write(record)
                 dead.flush()
             summary.failed += 1
-            progress.update(summary.ok, summary.failed, summary.skipped)
+            progress.update(summary)
             continue
         chunk.append(row)
         if len(chunk) == config.batch_size:
@@ -214,11 +203,13 @@ def extract_chunk(extractor: Extractor[Any], items: list[tuple[str, str]]) -> li
 
 
 def success_fields(result: Extraction[Any]) -> dict[str, Any]:
-    """The record fields of a success; ``output`` is ``result.data`` (keys by alias)."""
+    """The record fields of a success; ``output`` is ``result.data`` (keys by alias).
+    ``escalated``: a later backend of the chain answered, not the first one."""
     usage = result.usage
     fields: dict[str, Any] = {
         "output": result.data,
         "backend": result.backend,
+        "escalated": bool(result.attempts) and result.backend != result.attempts[0].backend,
         "confidence": round(result.confidence, 6),
         "field_confidence": {k: round(v, 6) for k, v in result.field_confidence.items()},
     }
@@ -267,11 +258,12 @@ class _InProcess:
 
 
 class _WorkerPool:
-    """``workers`` processes sharing the job's threads (``settings.thread_count``) evenly."""
+    """``workers`` processes with ``n_threads`` llama.cpp threads each if the options name it,
+    else sharing ``settings.thread_count()`` ($EXTRACTLY_THREADS, else the cores) evenly."""
 
     def __init__(self, config: JobConfig) -> None:
         cores = available_cores()
-        budget = thread_count(config.options.get("n_threads"))
+        budget = thread_count()
         if config.workers > cores:
             print(
                 f"extractly: {config.workers} workers on {cores} cores would oversubscribe "
@@ -280,7 +272,7 @@ class _WorkerPool:
             )
         self.size = min(config.workers, cores)
         threads = max(1, budget // self.size)
-        options = {**config.options, "batch_size": config.batch_size, "n_threads": threads}
+        options = {"n_threads": threads, **config.options, "batch_size": config.batch_size}
         ctx = mp.get_context("spawn")
         self.tasks: Any = ctx.Queue()
         self.results: Any = ctx.Queue()

@@ -55,5 +55,7 @@ Progress = Callable[[str], None]
 
 
 def stderr_progress(line: str) -> None:
-    """The default ``Progress``: print the line to stderr at once."""
+    """The default ``Progress``. Training shows it as a bar of steps on stderr, live on a
+    terminal, plain lines otherwise (``extractly.progress``), with the other lines (validation
+    loss, early stop) above the bar; called directly, it prints ``line`` to stderr at once."""
     print(line, file=sys.stderr, flush=True)
