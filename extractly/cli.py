@@ -5,6 +5,8 @@
     extractly run SCHEMA INPUT -o OUTPUT  extract from every row of a file (see extractly.etl)
     extractly eval SCHEMA GOLD.jsonl      precision / recall / F1 per field, exact match, valid
                                           rate and speed against gold objects (--json, --html)
+    extractly adapters list|show|remove|pin|unpin|export|import   the tuned adapters
+    extractly view OUTPUT.jsonl --input INPUT -o view.html    extractions highlighted in the text
 
 SCHEMA is ``module:Class`` (a Pydantic model) or a path to a JSON Schema file
 (``extractly.schema_ref``). Errors print as ``extractly: Type: message`` and exit with status 2;
@@ -21,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import cli_adapters, cli_view
 from .errors import ExtractlyError, OutputLockedError
 from .extractor import Extractor
 from .schema_ref import load_schema_ref
@@ -72,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     _add_run_parser(sub)
     _add_eval_parser(sub)
+    cli_adapters.add_parser(sub)
+    cli_view.add_parser(sub)
     args = parser.parse_args(argv)
+    if hasattr(args, "handler"):  # subcommands defined in their own modules
+        return int(args.handler(args))
     if args.command == "tune":
         return _tune(args)
     if args.command == "eval":
