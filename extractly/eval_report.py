@@ -138,7 +138,7 @@ th, td { padding: .25em .8em; border-bottom: 1px solid #ddd; text-align: right; 
 th:first-child, td:first-child { text-align: left; }
 tr.micro td { font-weight: bold; }
 svg text { font: 12px system-ui, sans-serif; }
-table.wrong td { text-align: left; vertical-align: top; }
+table.wrong th, table.wrong td { text-align: left; vertical-align: top; }
 table.wrong td.text { max-width: 30em; white-space: pre-wrap; }
 mark.gold { background: #b5e48c; } mark.pred { background: #ffd166; }
 mark.gold mark.pred, mark.pred mark.gold { outline: 2px solid #d62828; }

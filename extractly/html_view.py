@@ -144,7 +144,7 @@ def _article(index: int, doc: ViewDocument, colours: Mapping[str, int], first: s
                 "title": f"{pointer} = {value} (confidence {conf_text})",
             }))
         else:
-            apart.append(_chip(pointer, value, colour, f"confidence {conf_text}"))
+            apart.append(_chip(pointer, value, colour, f"confidence {conf_text}", conf))
         rows.append(
             f'<tr><td><span class="chip {colour}">{escape(pointer)}</span></td>'
             f"<td>{escape(_show(value))}</td><td>{conf_text}</td><td>{where}</td></tr>"
@@ -176,9 +176,11 @@ def _article(index: int, doc: ViewDocument, colours: Mapping[str, int], first: s
     )
 
 
-def _chip(pointer: str, value: Any, colour: str, note: str) -> str:
-    return (f'<span class="chip {colour}" data-field="{escape(pointer)}">{escape(pointer)}'
-            f"</span> {escape(_show(value))} ({escape(note)}) ")
+def _chip(pointer: str, value: Any, colour: str, note: str, conf: Any = None) -> str:
+    """A value listed apart from the text: its pointer (coloured), value and a note."""
+    conf_attr = "" if conf is None else f' data-confidence="{float(conf):.6f}"'
+    return (f'<span class="chip {colour}" data-field="{escape(pointer)}"{conf_attr}>'
+            f"{escape(pointer)}</span> {escape(_show(value))} ({escape(note)}) ")
 
 
 def _show(value: Any) -> str:
@@ -212,7 +214,7 @@ th, td { padding: .1em .7em; border-bottom: 1px solid #eee; text-align: left; }
 _SCRIPT = """
 (function () {
   var docs = document.querySelectorAll('article.doc');
-  var marks = document.querySelectorAll('mark[data-confidence]');
+  var marks = document.querySelectorAll('mark[data-confidence], .apart .chip[data-confidence]');
   var low = document.getElementById('f-low');
   var threshold = document.getElementById('f-threshold');
   var escalated = document.getElementById('f-escalated');
