@@ -24,7 +24,6 @@ from typing import Any
 
 from . import adapter_store
 from .adapter_bundle import export_adapter, import_adapter
-from .adapter_registry import registry_dir
 from .errors import ExtractlyError
 from .schema_ref import load_schema_ref
 
@@ -34,7 +33,8 @@ def add_parser(sub: Any) -> None:
     ad = sub.add_parser(
         "adapters",
         help="list, show, remove, pin, export and import tuned adapters",
-        description=__doc__.split("\n\n")[0] + f" Registry: {registry_dir()}",
+        description=__doc__.split("\n\n")[0] + " The registry folder is $EXTRACTLY_ADAPTERS "
+        "(default: <cache dir>/adapters).",
     )
     ad.set_defaults(handler=_run)
     cmds = ad.add_subparsers(dest="adapters_command", required=True)
