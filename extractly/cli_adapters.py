@@ -33,8 +33,9 @@ def add_parser(sub: Any) -> None:
     ad = sub.add_parser(
         "adapters",
         help="list, show, remove, pin, export and import tuned adapters",
-        description=__doc__.split("\n\n")[0] + " The registry folder is $EXTRACTLY_ADAPTERS "
-        "(default: <cache dir>/adapters).",
+        description="List, show, remove, pin, export and import the tuned adapters. REF is an "
+        "adapter id (or a unique prefix), or a schema name or fingerprint naming one adapter. "
+        "The registry folder is $EXTRACTLY_ADAPTERS (default: <cache dir>/adapters).",
     )
     ad.set_defaults(handler=_run)
     cmds = ad.add_subparsers(dest="adapters_command", required=True)
