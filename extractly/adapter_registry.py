@@ -1,12 +1,17 @@
 """Where tuned adapters live: ``<cache dir>/adapters/<schema fingerprint>-<base sha256[:16]>/``.
 
-Each entry holds ``adapter.gguf`` and ``manifest.json`` (schema, fingerprint, base model hash,
-data hash, training settings, metrics, date). The key is the fingerprint of the *decode* schema
-(after safeguards) and the base model's sha256, so any change to the schema, its field order or
-the safeguards, or a different base model, looks up another key: a stale adapter is never found.
-The manifest is checked again on lookup; ``tuned_fields`` reads what an adapter was tuned to
-copy verbatim. It sits below the backends (the local backend looks adapters up) and beside
-the schema; ``extractly.tune`` writes entries. This module does not train or load adapters.
+Each entry holds the adapter in use, ``adapter.gguf`` and ``manifest.json`` (schema,
+fingerprint, base model hash, data hash, training settings, metrics, date), and earlier ones
+under ``kept/<adapter id>/`` (the id is the adapter file's sha256[:12]): a new adapter for the
+same key (``install``: a tune, an import) takes the slot and the one it replaces is kept, so it
+can be pinned back. A ``pinned`` file in the entry holds the slot: while it is there a new
+adapter goes to ``kept/`` instead (``extractly.adapter_store`` lists, pins and removes). The key
+is the fingerprint of the *decode* schema (after safeguards) and the base model's sha256, so any
+change to the schema, its field order or the safeguards, or a different base model, looks up
+another key: a stale adapter is never found. The manifest is checked again on lookup;
+``tuned_fields`` reads what an adapter was tuned to copy verbatim. It sits below the backends
+(the local backend looks adapters up) and beside the schema; ``extractly.tune`` writes entries.
+This module does not train or load adapters.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from .schema import SchemaSpec
 
 ADAPTER_FILE = "adapter.gguf"
 MANIFEST_FILE = "manifest.json"
+KEPT_DIR = "kept"
+PIN_FILE = "pinned"
 
 
 def file_sha256(path: Path) -> str:
@@ -78,17 +85,58 @@ def lookup(spec: SchemaSpec, base_model: Path) -> Path | None:
 def register(
     spec: SchemaSpec, base_model: Path, adapter: Path, info: Mapping[str, Any]
 ) -> Path:
-    """Copy ``adapter`` into the registry with its manifest; return the registered path."""
+    """Copy ``adapter`` into the registry with its manifest; return the registered path (the
+    slot in use, or ``kept/<id>/`` when another adapter is pinned for the key)."""
     base = file_sha256(base_model)
-    entry = entry_dir(spec, base)
+    return install(entry_dir(spec, base), adapter.read_bytes(), make_manifest(spec, base, info))
+
+
+def adapter_id(data: bytes) -> str:
+    """The short id of an adapter: its file's sha256[:12]."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def install(entry: Path, data: bytes, manifest: Mapping[str, Any]) -> Path:
+    """Put an adapter (file bytes and manifest) into ``entry``: in the slot, keeping the one it
+    replaces, or under ``kept/`` when the slot is pinned. Returns the adapter's path."""
     entry.mkdir(parents=True, exist_ok=True)
-    target = entry / ADAPTER_FILE
-    tmp = entry / (ADAPTER_FILE + ".tmp")
-    tmp.write_bytes(adapter.read_bytes())
-    tmp.replace(target)
-    manifest = make_manifest(spec, base, info)
-    (entry / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    return target
+    target = entry
+    slot = entry / ADAPTER_FILE
+    same = slot.is_file() and adapter_id(slot.read_bytes()) == adapter_id(data)
+    if (entry / PIN_FILE).is_file() and slot.is_file() and not same:
+        target = entry / KEPT_DIR / adapter_id(data)
+    elif not same:
+        keep_slot(entry)
+    target.mkdir(parents=True, exist_ok=True)
+    write_atomic(target / ADAPTER_FILE, data)
+    text = json.dumps(manifest, indent=2, ensure_ascii=False)
+    write_atomic(target / MANIFEST_FILE, text.encode("utf-8"))
+    if target == entry:  # a kept copy of the same adapter is now the one in use
+        kept = entry / KEPT_DIR / adapter_id(data)
+        for name in (ADAPTER_FILE, MANIFEST_FILE):
+            (kept / name).unlink(missing_ok=True)
+        if kept.is_dir() and not any(kept.iterdir()):
+            kept.rmdir()
+    return target / ADAPTER_FILE
+
+
+def keep_slot(entry: Path) -> None:
+    """Move the adapter in ``entry``'s slot (if any) to ``kept/<id>/``; the slot is then empty."""
+    current = entry / ADAPTER_FILE
+    if not current.is_file():
+        return
+    kept = entry / KEPT_DIR / adapter_id(current.read_bytes())
+    kept.mkdir(parents=True, exist_ok=True)
+    if (entry / MANIFEST_FILE).is_file():
+        (entry / MANIFEST_FILE).replace(kept / MANIFEST_FILE)
+    current.replace(kept / ADAPTER_FILE)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so a crash never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def resolve_adapter(path: str | os.PathLike[str]) -> Path:

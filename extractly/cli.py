@@ -5,6 +5,8 @@
     extractly run SCHEMA INPUT -o OUTPUT  extract from every row of a file (see extractly.etl)
     extractly eval SCHEMA GOLD.jsonl      precision / recall / F1 per field, exact match, valid
                                           rate and speed against gold objects (--json, --html)
+    extractly adapters list|show|remove|pin|unpin|export|import   the tuned adapters
+    extractly view OUTPUT.jsonl --input INPUT -o view.html    extractions highlighted in the text
     extractly doctor                      what to paste into a bug report (``extractly.doctor``)
     extractly --version
 
@@ -27,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import cli_adapters, cli_view
 from .cli_options import add_option_flags, options_from_args
 from .doctor import package_version, report
 from .errors import ExtractlyError, OutputLockedError
@@ -41,6 +44,8 @@ EX_TEMPFAIL (a temporary failure: try again later)."""
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "handler"):  # subcommands defined in their own modules
+        return int(args.handler(args))
     if args.command == "tune":
         return _tune(args)
     if args.command == "eval":
@@ -110,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         "build passed the crash probe, the model file and its sha256, the cache folders and "
         "the registered adapters. Loads no model.",
     )
+    cli_adapters.add_parser(sub)
+    cli_view.add_parser(sub)
     return parser
 
 

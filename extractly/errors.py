@@ -21,8 +21,10 @@ Every error the library raises on purpose derives from ``ExtractlyError``::
     │   │                           the message names file:line and how to fix it
     │   ├── EvalDataError           a gold row for ``extractly eval``
     │   └── TuneDataError           a training pair for ``extractly tune``
-    └── OutputLockedError           another ``extractly run`` job is writing the same output or
-                                    dead-letter file; names that process (``extractly.etl``)
+    ├── OutputLockedError           another ``extractly run`` job is writing the same output or
+    │                               dead-letter file; names that process (``extractly.etl``)
+    └── AdapterError                a registered adapter cannot be found, pinned or imported (an
+                                    unknown id, another base model or schema); says what to do
 
 ``ExtractionError`` carries the evidence: ``raw_text`` (what the model wrote) and
 ``attempts`` (each try). We never reuse pydantic's ``ValidationError`` name.
@@ -159,3 +161,10 @@ class OutputLockedError(ExtractlyError, RuntimeError):
         self.path = path
         self.lock_file = lock_file
         self.pid = pid
+
+
+class AdapterError(ExtractlyError, ValueError):
+    """An ``extractly adapters`` operation was refused: no or several adapters match the given
+    id, or a file to import was tuned for another base model or schema, or is damaged. The
+    message says which and what to do (``extractly.adapter_store``, ``extractly.adapter_bundle``).
+    """

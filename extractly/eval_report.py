@@ -1,9 +1,12 @@
 """Render an evaluation report (``EvalReport.to_json()``) for people. Pure.
 
 Two views of the same JSON data: ``format_table`` (plain text with aligned columns for the
-terminal) and ``render_html`` (one self-contained HTML page: the summary numbers, an inline SVG
-horizontal bar chart of per-field precision, recall and F1, the per-field table and the errors;
-no scripts, no external stylesheets or fonts, so it can be attached to a CI run and opened
+terminal: the numbers, then the wrong fields counted per field and kind with the first few
+examples of each) and ``render_html`` (one self-contained HTML page: the summary numbers, an
+inline SVG horizontal bar chart of per-field precision, recall and F1, the per-field table, the
+failed documents, and the documents it got wrong grouped by field and kind: text, gold and
+predicted value side by side, the gold value's span and the predicted one highlighted; no
+scripts, no external stylesheets or fonts, so it can be attached to a CI run and opened
 anywhere). Every string taken from the data (field names, schema, error messages) is
 HTML-escaped. Working from the JSON rather than the report object means a saved ``--json`` file
 can be rendered again later.
@@ -11,9 +14,13 @@ can be rendered again later.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+
+from .eval_mistakes import INVENTED, KINDS, MISSED, WRONG_VALUE
+from .highlight import Mark, highlight
 
 # (key in the report, label, colour)
 _METRICS = (("precision", "precision", "#4e79a7"), ("recall", "recall", "#f28e2b"),
@@ -72,7 +79,46 @@ def format_table(report: Mapping[str, Any]) -> str:
                    for e in report["errors"][:20])
         if len(report["errors"]) > 20:
             out.append(f"  ... and {len(report['errors']) - 20} more (see the JSON report)")
+    out.extend(mistake_lines(report))
     return "\n".join(out)
+
+
+KIND_LABELS = {WRONG_VALUE: "wrong value", MISSED: "missed", INVENTED: "invented"}
+TERMINAL_EXAMPLES = 3
+"""Examples per field and kind in the terminal (all of them are in the JSON and HTML)."""
+
+
+def mistake_lines(report: Mapping[str, Any], examples: int = TERMINAL_EXAMPLES) -> list[str]:
+    """The wrong fields per field and kind, counted, with the first ``examples`` of each."""
+    mistakes = report.get("mistakes") or {}
+    docs = mistakes.get("documents") or []
+    groups = [(name, kind, indexes) for name, kinds in (mistakes.get("by_field") or {}).items()
+              for kind, indexes in kinds.items() if indexes]
+    if not groups:
+        return []
+    out = ["", f"{len(docs)} documents with wrong fields (first {examples} per field and kind; "
+           "all of them in --json and --html):"]
+    for name, kind, indexes in groups:
+        out.append(f"  {name}: {KIND_LABELS.get(kind, kind)} x{len(indexes)}")
+        for i in indexes[:examples]:
+            doc = docs[i]
+            out.append(f"    {doc['where']}: gold {_value(_field(doc['gold'], name))}, predicted "
+                       f"{_value(_field(doc['predicted'], name))}  | {_clip(doc['text'], 60)}")
+    return out
+
+
+def _field(obj: Mapping[str, Any] | None, name: str) -> Any:
+    return None if obj is None else obj.get(name)
+
+
+def _value(value: Any, limit: int = 40) -> str:
+    """A field value as JSON (``null`` for none), cut to ``limit`` characters."""
+    return _clip(json.dumps(value, ensure_ascii=False), limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _first_line(message: str, limit: int = 160) -> str:
@@ -92,7 +138,15 @@ th, td { padding: .25em .8em; border-bottom: 1px solid #ddd; text-align: right; 
 th:first-child, td:first-child { text-align: left; }
 tr.micro td { font-weight: bold; }
 svg text { font: 12px system-ui, sans-serif; }
+table.wrong th, table.wrong td { text-align: left; vertical-align: top; }
+table.wrong td.text { max-width: 30em; white-space: pre-wrap; }
+mark.gold { background: #b5e48c; } mark.pred { background: #ffd166; }
+mark.gold mark.pred, mark.pred mark.gold { outline: 2px solid #d62828; }
+details { margin: .3em 0 .6em; } summary { cursor: pointer; }
 """
+
+HTML_EXAMPLES = 200
+"""Documents shown per field and kind on the page (the JSON has all of them)."""
 
 _LABEL_W, _BAR_W, _BAR_H, _GAP, _TOP = 200, 420, 11, 10, 28
 
@@ -178,6 +232,7 @@ def render_html(report: Mapping[str, Any]) -> str:
             for e in report["errors"]
         )
         errors = f"<h2>Failed documents ({len(report['errors'])})</h2><ul>{items}</ul>"
+    errors += _mistakes_html(report)
     title = f"extractly eval: {escape(str(report['schema']))}"
     return (
         "<!DOCTYPE html>\n"
@@ -187,3 +242,54 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"<h2>Per field</h2>\n{bar_chart(report['fields'])}\n{_field_table(report)}\n"
         f"{errors}\n</body></html>\n"
     )
+
+
+def _mistakes_html(report: Mapping[str, Any]) -> str:
+    """The documents it got wrong, per field and kind: text (gold span green, predicted span
+    yellow), gold and predicted value side by side."""
+    mistakes = report.get("mistakes") or {}
+    docs: Sequence[Mapping[str, Any]] = mistakes.get("documents") or []
+    if not docs:
+        return ""
+    parts = [f"<h2>Documents it got wrong ({len(docs)})</h2>",
+             '<p>Per field and kind of mistake. In the text, <mark class="gold">gold</mark> and '
+             '<mark class="pred">predicted</mark> values where they occur; a value without a '
+             "mark is not in the text.</p>"]
+    for name, kinds in (mistakes.get("by_field") or {}).items():
+        counts = ", ".join(f"{len(kinds.get(k, []))} {KIND_LABELS[k]}" for k in KINDS)
+        if not any(kinds.get(k) for k in KINDS):
+            continue
+        parts.append(f"<h3>{escape(name)}: {counts}</h3>")
+        for kind in KINDS:
+            indexes = kinds.get(kind) or []
+            if not indexes:
+                continue
+            rows = "".join(_wrong_row(docs[i], name) for i in indexes[:HTML_EXAMPLES])
+            more = (f"<p>... and {len(indexes) - HTML_EXAMPLES} more in the JSON report</p>"
+                    if len(indexes) > HTML_EXAMPLES else "")
+            parts.append(
+                f'<details open data-field="{escape(name)}" data-kind="{kind}"><summary>'
+                f"{KIND_LABELS[kind]} ({len(indexes)})</summary>"
+                '<table class="wrong"><thead><tr><th>row</th><th>text</th><th>gold</th>'
+                f"<th>predicted</th></tr></thead><tbody>{rows}</tbody></table>{more}</details>"
+            )
+    return "\n".join(parts)
+
+
+def _wrong_row(doc: Mapping[str, Any], name: str) -> str:
+    text = str(doc["text"])
+    marks = [
+        Mark(int(span[0]), int(span[1]), css, {"data-field": pointer})
+        for spans, css in ((doc.get("gold_spans") or {}, "gold"),
+                           (doc.get("predicted_spans") or {}, "pred"))
+        for pointer, span in spans.items()
+        if pointer == f"/{name}" or pointer.startswith(f"/{name}/")
+    ]
+    html, _ = highlight(text, marks)
+    predicted = (f"<em>failed: {escape(_first_line(str(doc['error']), 200))}</em>"
+                 if doc.get("predicted") is None else
+                 f"<code>{escape(_value(_field(doc['predicted'], name), 400))}</code>")
+    return (f"<tr><td><code>{escape(str(doc['where']))}</code></td>"
+            f'<td class="text">{html}</td>'
+            f"<td><code>{escape(_value(_field(doc['gold'], name), 400))}</code></td>"
+            f"<td>{predicted}</td></tr>")

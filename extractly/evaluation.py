@@ -16,9 +16,10 @@ follows from it. Per-document latency is each result's ``Usage.seconds``: from t
 document entered the decoder's batch to its last token, so it includes sharing the batch with
 others (what a caller of ``run_many`` waits for one document), not the queueing before it.
 
-Not here: reading command-line arguments (``extractly.cli``), the HTML page
-(``extractly.eval_report``), per-document predictions in the report (rerun ``extractly run`` for
-those).
+Every document with a wrong field is kept in ``EvalReport.wrong`` (text, gold, prediction,
+spans, each wrong field's kind: ``extractly.eval_mistakes``), so a report can show why a field
+scores what it does. Not here: reading command-line arguments (``extractly.cli``), rendering
+(``extractly.eval_report``), the predictions of documents it got right (``extractly run``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EvalDataError, ExtractionError, ExtractlyError, SchemaError
+from .eval_mistakes import WrongDocument, mistakes_json, wrong_document
 from .extractor import Extractor
 from .labelled_rows import LabelledRow, labelled_row, read_labelled_rows
 from .progress import tracked
@@ -88,6 +90,8 @@ class EvalReport:
     prompt_tokens: list[int] = field(default_factory=list)
     """Per document with a usage record: prompt tokens (shared prefix + document part)."""
     errors: list[RowError] = field(default_factory=list)
+    wrong: list[WrongDocument] = field(default_factory=list)
+    """Every document with at least one wrong field, in row order."""
 
     @property
     def micro(self) -> FieldCounts:
@@ -133,6 +137,7 @@ class EvalReport:
                  "message": e.message}
                 for e in self.errors
             ],
+            "mistakes": mistakes_json(self.wrong, list(self.fields)),
         }
 
     def format_table(self) -> str:
@@ -193,13 +198,17 @@ def evaluate(
     report.seconds = time.perf_counter() - start
     for index, (row, result) in enumerate(zip(gold_rows, results, strict=True)):
         predicted: Mapping[str, Any] | None = None
+        spans: Mapping[str, tuple[int, int]] = {}
+        error: str | None = None
         if isinstance(result, ExtractlyError):
             report.errors.append(
                 RowError(index, row.where, row.id, type(result).__name__, str(result))
             )
             _usage_of_failure(result, report)
+            error = f"{type(result).__name__}: {result}"
         else:
             predicted = predicted_object(result)
+            spans = result.spans
             report.valid += 1
             report.latencies.append(result.usage.seconds)
             report.prompt_tokens.append(
@@ -208,6 +217,10 @@ def evaluate(
         counts = score_fields(predicted, row.gold, names, normalizer)
         for name, c in counts.items():
             report.fields[name] = report.fields[name] + c
+        wrong = wrong_document(index, row.where, row.id, row.text, row.gold, predicted, counts,
+                               predicted_spans=spans, error=error)
+        if wrong is not None:
+            report.wrong.append(wrong)
         report.exact += predicted is not None and all(c.tp + c.tn for c in counts.values())
     return report
 

@@ -39,4 +39,20 @@ if ! "$VPY" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA
 fi
 
 "$VPY" -m pip install --quiet -e ".[$EXTRAS]"
+
+# tests/test_html_view.py loads `extractly view`'s page in headless Chromium (a system package).
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    AS_ROOT=""
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        AS_ROOT=sudo
+    fi
+    if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || [ -n "$AS_ROOT" ]; }; then
+        echo "installing chromium (apt-get) for the HTML view test"
+        $AS_ROOT apt-get install -y chromium >/dev/null \
+            || { $AS_ROOT apt-get update >/dev/null && $AS_ROOT apt-get install -y chromium >/dev/null; } \
+            || echo "note: could not install chromium; tests/test_html_view.py needs it" >&2
+    else
+        echo "note: tests/test_html_view.py needs Chromium; as root: apt-get install -y chromium" >&2
+    fi
+fi
 touch .venv/.installed
