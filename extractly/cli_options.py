@@ -137,8 +137,9 @@ OPTION_FLAGS: tuple[OptionFlag, ...] = (
                "the objects equal one-by-one decoding)", "N", _positive_int),
     OptionFlag("n_ctx", "--n-ctx", "context size in tokens (default: sized for the batch)", "N",
                _positive_int),
-    OptionFlag("n_threads", "--threads", "llama.cpp threads (default: every core; with "
-               "`run --workers`, cores / workers)", "N", _positive_int),
+    OptionFlag("n_threads", "--threads", "llama.cpp threads per process (default: "
+               "`$EXTRACTLY_THREADS`, else every core; with `run --workers`, that / workers)",
+               "N", _positive_int),
 )
 
 PYTHON_ONLY: Mapping[str, str] = {
