@@ -3,20 +3,21 @@
 Two jobs, both process-wide:
 
 * ``quiet_idle_threads`` runs before llama.cpp is loaded. This build of ggml runs its threads
-  through OpenMP (libgomp), whose idle threads by default spin for about 300,000 rounds at every
+  through OpenMP (libgomp), whose waiting threads by default spin for 300,000 rounds at every
   barrier before they sleep. ggml meets at a barrier after each operation, hundreds of times a
   decode step, so a process whose threads spin keeps the cores busy while it waits for its own
-  descheduled thread: two such processes on two cores ran 10-100x slower together than apart.
-  ``OMP_WAIT_POLICY=PASSIVE`` makes waiting threads sleep at once. Measured on a 2-core VM
-  (``benchmarks/contention.py``): alone, within noise of spinning; two processes together, more
-  combined throughput than one alone instead of a few percent of it. The user's own
-  ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` always wins (libgomp's old default is
-  ``GOMP_SPINCOUNT=300000``). libgomp reads these once, when it is loaded: setting them later in
-  the process has no effect, so this must run before ``import llama_cpp``.
+  descheduled thread: two such processes on two cores ran at a third of one process's speed
+  together. ``GOMP_SPINCOUNT=1000`` spins a few microseconds, long enough to catch a partner
+  that is running, then sleeps. Measured on a 2-core VM, in the same runs (see the README):
+  ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once) shares the CPU best but costs about 16% alone at
+  batch 1; 1,000 rounds costs about 6% alone (within this VM's run-to-run noise) and two
+  processes together still do as much as one alone or more. The user's own ``OMP_WAIT_POLICY``
+  or ``GOMP_SPINCOUNT`` always wins. libgomp reads them once, when it is loaded: setting them
+  later in the process has no effect, so this must run before ``import llama_cpp``.
 
 * ``ContentionWatch`` times every ``llama_decode`` and, once per process, logs a warning (the
   ``extractly`` logger; Python prints warnings to stderr when no logging is configured) when the
-  CPU is contended: over a window, this process's threads spent a large share of their runnable
+  CPU is contended: over two consecutive windows of a few seconds, this process's threads spent a large share of their runnable
   time waiting for a core (Linux ``/proc/self/task/*/schedstat``), and its steps ran slower than
   the best this machine has recorded for the same model, thread count and batch width
   (``<cache>/step-times.json``, kept as a running minimum). Where ``schedstat`` is missing, a step
@@ -46,8 +47,10 @@ SPIN_COUNT_ENV = "GOMP_SPINCOUNT"
 WINDOW_SECONDS = 3.0
 """Decode wall time gathered before the evidence is judged."""
 MIN_STEPS = 12
-WAIT_SHARE = 0.2
+WAIT_SHARE = 0.25
 """Share of runnable time spent waiting for a core above which the CPU counts as contended."""
+WINDOWS = 2
+"""Consecutive contended windows before the warning: a short burst elsewhere is not worth one."""
 SLOWDOWN = 1.5
 """With a wait share above ``WAIT_SHARE``: steps this much slower than the recorded best."""
 SLOWDOWN_WITHOUT_SCHEDSTAT = 3.0
@@ -56,10 +59,14 @@ MAX_KEYED_TOKENS = 16
 """Steps wider than this (prompt evaluation) vary with the prompt; they are not calibrated."""
 
 
+SPIN_COUNT = "1000"
+"""Rounds an OpenMP thread spins at a barrier before it sleeps (libgomp's default: 300,000)."""
+
+
 def quiet_idle_threads() -> None:
-    """Make llama.cpp's idle OpenMP threads sleep instead of spin, unless the user chose."""
+    """Make llama.cpp's waiting OpenMP threads sleep soon instead of spin, unless the user chose."""
     if WAIT_POLICY_ENV not in os.environ and SPIN_COUNT_ENV not in os.environ:
-        os.environ[WAIT_POLICY_ENV] = "PASSIVE"
+        os.environ[SPIN_COUNT_ENV] = SPIN_COUNT
 
 
 def _scheduler_times() -> tuple[int, int] | None:
@@ -136,6 +143,7 @@ class ContentionWatch:
         self._window_sched: tuple[int, int] | None = None
         self._ratios: list[float] = []
         self._steps = 0
+        self._contended_windows = 0
         self.warned = False
         self.last_wait_share: float | None = None
         """Wait share of the last judged window (None before one, or without schedstat)."""
@@ -172,7 +180,8 @@ class ContentionWatch:
             contended = wait_share >= WAIT_SHARE and (slowdown is None or slowdown >= SLOWDOWN)
         else:
             contended = slowdown is not None and slowdown >= SLOWDOWN_WITHOUT_SCHEDSTAT
-        if contended and not self.warned:
+        self._contended_windows = self._contended_windows + 1 if contended else 0
+        if self._contended_windows >= WINDOWS and not self.warned:
             self.warned = True
             log.warning(contention_message(wall, threads, wait_share, slowdown))
         if self._times is not None:
