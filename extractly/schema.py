@@ -188,6 +188,7 @@ def apply_safeguards(user_schema: Mapping[str, Any], safeguards: Safeguards) -> 
     a ``null`` may stand for an absent optional property (``prune_absent_nulls`` removes it).
     """
     schema: JSON = copy.deepcopy(dict(user_schema))
+    partial = _partial_objects(schema)
     for _, sub in list(walk(schema)):
         if safeguards.max_string_length is not None and _is_free_string(sub):
             sub["maxLength"] = safeguards.max_string_length
@@ -197,9 +198,34 @@ def apply_safeguards(user_schema: Mapping[str, Any], safeguards: Safeguards) -> 
         if is_array and safeguards.max_list_items is not None and "maxItems" not in sub:
             floor = int(sub.get("minItems", 0))
             sub["maxItems"] = max(safeguards.max_list_items, floor)
-        if safeguards.all_keys_present and isinstance(sub.get("properties"), dict):
+        is_object = isinstance(sub.get("properties"), dict)
+        if safeguards.all_keys_present and is_object and id(sub) not in partial:
             _make_all_keys_present(sub)
     return schema
+
+
+_OBJECT_KEYWORDS = ("properties", "patternProperties", "additionalProperties", "required", "$ref")
+
+
+def _partial_objects(schema: JSON) -> set[int]:
+    """Ids of sub-schemas that describe only part of an object: ``allOf`` branches, and
+    ``anyOf`` / ``oneOf`` branches beside the parent's own properties (or what a branch's local
+    ``$ref`` points to).
+
+    Such a branch is combined with its siblings or its parent, so closing it
+    (``additionalProperties: false``) would forbid the keys they add: ``{"properties": {"a": ..},
+    "oneOf": [{"properties": {"b": ..}}]}`` would admit no object with ``a``. ``all_keys_present``
+    leaves them alone; the parent (or a standalone branch) still gets every key.
+    """
+    found: set[int] = set()
+    for _, sub in walk(schema):
+        describes_object = any(k in sub for k in _OBJECT_KEYWORDS)
+        for key in ("allOf", "anyOf", "oneOf"):
+            branches = sub.get(key)
+            if isinstance(branches, list) and (key == "allOf" or describes_object):
+                found.update(id(resolve_ref(b, schema)) for b in branches if isinstance(b, dict))
+                found.update(id(b) for b in branches if isinstance(b, dict))
+    return found
 
 
 def _make_all_keys_present(obj: JSON) -> None:
@@ -214,7 +240,11 @@ def _make_all_keys_present(obj: JSON) -> None:
         required.append(name)
     # Keep the schema's property order; llguidance emits required keys in that order.
     obj["required"] = [n for n in props if n in required] + [n for n in required if n not in props]
-    obj.setdefault("additionalProperties", False)
+    # Close the object only where its own properties name every key it may have: branches
+    # (allOf / anyOf / oneOf, a sibling $ref) or required keys it does not list add others.
+    adds_keys = any(k in obj for k in ("allOf", "anyOf", "oneOf", "$ref"))
+    if not adds_keys and all(n in props for n in required):
+        obj.setdefault("additionalProperties", False)
 
 
 def _empty_list_allowed(prop: Any) -> bool:
