@@ -69,8 +69,11 @@ def blame_string(
         if not error:
             continue
         if "pattern" in leaf and "format" in leaf:
-            keyword = "format" if not _string_error(_without(leaf, "pattern"), tokenizer,
-                                                    options) else "pattern"
+            keyword = (
+                "format"
+                if not _string_error(_without(leaf, "pattern"), tokenizer, options)
+                else "pattern"
+            )
         else:
             keyword = "pattern" if "pattern" in leaf else "format"
         lengths = any(k in leaf for k in LENGTH_KEYWORDS)
@@ -100,9 +103,7 @@ _cache: dict[str, str] = {}
 _cache_lock = threading.Lock()
 
 
-def _string_error(
-    leaf: JSON, tokenizer: llguidance.LLTokenizer, options: Mapping[str, Any]
-) -> str:
+def _string_error(leaf: JSON, tokenizer: llguidance.LLTokenizer, options: Mapping[str, Any]) -> str:
     """The engine's error at the first character of a string with ``leaf``'s keywords alone."""
     key = json.dumps([leaf, dict(options), id(tokenizer)], sort_keys=True)
     with _cache_lock:
