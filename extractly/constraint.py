@@ -5,7 +5,8 @@ order. Compiled constraints are cached per (schema fingerprint, tokenizer). A ke
 cannot enforce raises ``UnsupportedSchemaError`` naming the field and keyword, unless the caller
 allows it to be checked after decoding instead (``allow_post_checks``), in which case the keyword
 is named in ``CompiledConstraint.post_checked`` and the final jsonschema validation enforces it.
-This module never falls back to generic JSON.
+A schema that compiles but that the engine cannot start decoding is refused as well, naming the
+field and keyword (``extractly.decodability``). This module never falls back to generic JSON.
 """
 
 from __future__ import annotations
