@@ -210,7 +210,7 @@ _OBJECT_KEYWORDS = ("properties", "patternProperties", "additionalProperties", "
 def _partial_objects(schema: JSON) -> set[int]:
     """Ids of sub-schemas that describe only part of an object: ``allOf`` branches, and
     ``anyOf`` / ``oneOf`` branches beside the parent's own properties (or what a branch's local
-    ``$ref`` points to).
+    ``$ref`` points to), and the branches of such branches.
 
     Such a branch is combined with its siblings or its parent, so closing it
     (``additionalProperties: false``) would forbid the keys they add: ``{"properties": {"a": ..},
@@ -218,14 +218,20 @@ def _partial_objects(schema: JSON) -> set[int]:
     leaves them alone; the parent (or a standalone branch) still gets every key.
     """
     found: set[int] = set()
-    for _, sub in walk(schema):
-        describes_object = any(k in sub for k in _OBJECT_KEYWORDS)
-        for key in ("allOf", "anyOf", "oneOf"):
-            branches = sub.get(key)
-            if isinstance(branches, list) and (key == "allOf" or describes_object):
-                found.update(id(resolve_ref(b, schema)) for b in branches if isinstance(b, dict))
-                found.update(id(b) for b in branches if isinstance(b, dict))
-    return found
+    subs = [sub for _, sub in walk(schema)]
+    while True:  # until no change: a partial object's own branches are partial too
+        before = len(found)
+        for sub in subs:
+            partial = id(sub) in found or any(k in sub for k in _OBJECT_KEYWORDS)
+            for key in ("allOf", "anyOf", "oneOf"):
+                branches = sub.get(key)
+                if isinstance(branches, list) and (key == "allOf" or partial):
+                    dicts = [b for b in branches if isinstance(b, dict)]
+                    found.update(id(b) for b in dicts)
+                    targets = [resolve_ref(b, schema) for b in dicts if "$ref" in b]
+                    found.update(id(t) for t in targets if t)  # {}: nowhere, a new dict
+        if len(found) == before:
+            return found
 
 
 def _make_all_keys_present(obj: JSON) -> None:
@@ -249,7 +255,12 @@ def _make_all_keys_present(obj: JSON) -> None:
 
 def _empty_list_allowed(prop: Any) -> bool:
     """An optional array can say "absent" as ``[]``: better for a small model than ``null``."""
-    return isinstance(prop, dict) and prop.get("type") == "array" and not prop.get("minItems")
+    return (
+        isinstance(prop, dict)
+        and prop.get("type") == "array"
+        and not prop.get("minItems")
+        and not any(k in prop for k in ("enum", "const", "contains"))
+    )
 
 
 def prune_absent_nulls(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
