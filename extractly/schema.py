@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel
 
-from .errors import SchemaError
+from .errors import SchemaError, UnsupportedSchemaError
 from .json_schema import JSON, allows_null, describe_path, resolve_ref, walk
 from .result import as_json_data
 from .settings import Safeguards
@@ -101,6 +102,7 @@ def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safegua
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"schema is not JSON-serializable: {exc}") from exc
 
+    _check_patterns(user_schema)
     raw_examples = user_schema.pop(EXAMPLES_KEY, None) or []
     examples = tuple(Example.coerce(e) for e in raw_examples)
     decode_schema = apply_safeguards(legacy_ref_semantics(user_schema), safeguards)
@@ -116,6 +118,29 @@ def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safegua
         description=str(user_schema.get("description", "")),
         verbatim=verbatim,
     )
+
+
+def _check_patterns(user_schema: JSON) -> None:
+    """Refuse a ``pattern`` (or ``patternProperties`` key) Python's ``re`` cannot compile.
+
+    The output validation runs them with ``re`` (jsonschema does), so a regex in another
+    dialect, such as ``\\p{Letter}``, would crash on the first answer instead of here.
+    """
+    for pointer, sub in walk(user_schema):
+        found = [("pattern", sub["pattern"])] if isinstance(sub.get("pattern"), str) else []
+        if isinstance(sub.get("patternProperties"), dict):
+            found += [("patternProperties", key) for key in sub["patternProperties"]]
+        for keyword, regex in found:
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise UnsupportedSchemaError(
+                    f"field {describe_path(pointer)}: {keyword} {regex!r} cannot be checked: "
+                    f"Python's re, which validates the output, rejects it ({exc}). Write it "
+                    "without that syntax (e.g. a character class instead of \\p{...}).",
+                    path=pointer,
+                    feature=keyword,
+                ) from exc
 
 
 def _pop_verbatim_markers(user_schema: JSON, decode_schema: JSON) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 
-from extractly import Safeguards, SchemaError
+from extractly import Safeguards, SchemaError, UnsupportedSchemaError
 from extractly.json_schema import allows_null, describe_path
 from extractly.schema import (
     EXAMPLES_KEY,
@@ -130,3 +130,12 @@ def test_an_optional_array_with_an_enum_says_absent_with_null() -> None:
     schema = {"type": "object", "properties": {"scope": {"type": "array", "enum": [["a"]]}}}
     decode = load_schema(schema, Safeguards()).decode_schema
     jsonschema.validate({"scope": None}, decode)
+
+
+def test_a_pattern_the_output_validation_cannot_run_is_refused() -> None:
+    """From the JSON-Schema-Test-Suite: ``\\p{Letter}`` compiled for decoding, then the
+    validation (Python's re) crashed on the answer."""
+    schema = {"type": "object", "properties": {"word": {"type": "string", "pattern": "^\\p{L}+$"}}}
+    with pytest.raises(UnsupportedSchemaError, match=r"field word: pattern") as info:
+        load_schema(schema, Safeguards())
+    assert info.value.path == "/properties/word" and info.value.feature == "pattern"
