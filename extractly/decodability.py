@@ -46,10 +46,13 @@ class Blame:
     """The engine's message, first line."""
 
 
-def first_step_error(template: llguidance.LLMatcher) -> str:
-    """The engine's error when a fresh matcher takes its forced tokens and computes the first
-    token mask; ``""`` when it can."""
-    matcher = template.deep_copy()
+def first_step_error(matcher: llguidance.LLMatcher) -> str:
+    """The engine's error when ``matcher`` (in its start state; it is used up) takes its forced
+    tokens and computes the first token mask; ``""`` when it can.
+
+    Pass a matcher built for the check, not a copy of a template that will decode: copies
+    share the lexer state, and the states built here count against their limit.
+    """
     forced = matcher.compute_ff_tokens()
     if forced:
         matcher.consume_tokens(forced)
