@@ -2,15 +2,18 @@
 
 Data: JSONSchemaBench's MaskBench subset (14 splits) and the JSON-Schema-Test-Suite draft 2020-12
 (one split per keyword file, groups with remote ``$ref`` left out), read from ``../shared/data``
-or ``$EXTRACTLY_DATA``. The small-model safeguards are off (``Safeguards.off()``): plain JSON
-Schema semantics. Two modes: ``strict`` (``allow_post_checks=False``) and ``post``
+or ``$EXTRACTLY_DATA``. The small-model safeguards are off (``Safeguards.off()``: plain JSON
+Schema semantics) except in the build shares under default safeguards (what a user who builds
+``Extractor(schema)`` gets). Two modes: ``strict`` (``allow_post_checks=False``) and ``post``
 (``allow_post_checks=True``: keywords in ``CompiledConstraint.post_checked`` are left to the
 jsonschema validation after decoding). Per split and in total it reports:
 
 1. compile time of ``compile_constraint`` (in-process cache cleared before each schema), over
    every schema that reached it: median and p99 in ms;
 2. share compiled, rejected with the library's ``SchemaError`` / ``UnsupportedSchemaError``,
-   and crashed (any other exception: a bug);
+   and crashed (any other exception: a bug), with the safeguards off and with the defaults
+   (``Safeguards()``; their instances are not checked: the safeguarded grammar is meant to
+   be narrower, e.g. every key present);
 3. for compiled schemas, the constraint's verdict on each labelled test instance, serialized
    as compact JSON and fed token by token to a fresh llguidance matcher. llguidance writes
    properties in schema order, so the verdict is given "as given" and in "schema key order"
@@ -19,10 +22,15 @@ jsonschema validation after decoding). Per split and in total it reports:
    matcher alone and "grammar+post" also requires extractly's own output validation (the full
    schema with jsonschema, formats checked) for schemas that have post-checked keywords;
 4. real decodes on a small deterministic sample of strictly compiled schemas: valid, a typed
-   ``ExtractlyError`` (by type), invalid (must never happen) or crashed.
+   ``ExtractlyError`` (by type), invalid (must never happen) or crashed;
+5. with ``--first-tokens``, the sweep of issue #20: every schema that builds under default
+   safeguards with ``allow_post_checks=True`` decodes a few tokens of a tiny document
+   (``first_tokens``); a schema that builds and then cannot decode is a failure. About 0.35 s a
+   schema on 2 cores (some 13 minutes for both data sets); ``tests/test_decodability.py`` runs
+   a spread sample of it.
 
     python benchmarks/schema_coverage.py [--limit N] [--decode-sample N] [--suite-decodes N]
-                                  [--out PATH]
+                                  [--first-tokens] [--out PATH]
 
 It does not compare libraries (see ``core.py``) or score extraction accuracy.
 """
@@ -61,7 +69,13 @@ from extractly import constraint
 from extractly.constraint import CompiledConstraint, compile_constraint
 from extractly.engine.llama import load_model
 from extractly.engine.tokenizer import tokenizer_for
-from extractly.errors import ExtractlyError, OutputValidationError, SchemaError
+from extractly.errors import (
+    ExtractionError,
+    ExtractlyError,
+    OutputValidationError,
+    SchemaError,
+    TruncatedOutputError,
+)
 from extractly.extractor import Extractor
 from extractly.model_files import resolve_model_path
 from extractly.options import Safeguards
@@ -73,6 +87,9 @@ MODES: dict[str, bool] = {"strict": False, "post": True}
 """Mode name -> ``allow_post_checks``."""
 TARGETS = {"compile_median_ms": 5.0, "compile_p99_ms": 50.0, "compiled_share": 0.88,
            "valid_accepted": 0.994, "invalid_rejected": 1.0}
+BUILD_TARGETS = {"strict": 0.88, "post": 0.96}
+"""Least share of schemas that build under default safeguards, per mode (issue #20)."""
+SAFEGUARDS = {"off": Safeguards.off(), "default": Safeguards()}
 DECODE_MAX_TOKENS = 256
 DECODE_INSTRUCTIONS = "Write a JSON value that fits the schema."
 DECODE_TEXT = (
@@ -110,10 +127,13 @@ def _failure(case: Case, exc: Exception, ms: float | None) -> Compiled:
     return Compiled(case, "crashed", ms, f"{type(exc).__name__}: {exc}", type(exc).__name__)
 
 
-def compile_case(case: Case, tok: llguidance.LLTokenizer, *, post: bool) -> Compiled:
-    """Compile ``case.schema`` with the safeguards off, timing only ``compile_constraint``."""
+def compile_case(
+    case: Case, tok: llguidance.LLTokenizer, *, post: bool, safeguards: str = "off"
+) -> Compiled:
+    """Compile ``case.schema`` with the ``SAFEGUARDS`` named (off by default), timing only
+    ``compile_constraint``."""
     try:
-        spec = load_schema(case.schema, Safeguards.off())
+        spec = load_schema(case.schema, SAFEGUARDS[safeguards])
     except Exception as exc:
         return _failure(case, exc, None)
     constraint.clear_cache()  # measure a real compile, not a cache hit
@@ -310,6 +330,45 @@ def decode_case(case: Case) -> dict[str, Any]:
             "seconds": round(seconds, 3), "raw": raw[:400]}
 
 
+FIRST_TOKENS_MAX = 6
+FIRST_TOKENS_TEXT = "Ann, 3."
+
+
+def first_tokens(schema: Any) -> str | None:
+    """Build an Extractor for ``schema`` as a user would (default safeguards, post-checks
+    allowed) with the cheapest prompt, and decode ``FIRST_TOKENS_MAX`` tokens of a tiny text.
+
+    ``None`` when it does not build (a ``SchemaError``); ``""`` when the decode ran (a budget
+    this small truncates most outputs, and a short complete one may fail a post-check: both
+    are fine); otherwise what went wrong: the schema built but could not decode.
+    """
+    try:
+        extractor = Extractor(schema, allow_post_checks=True, instructions="", examples=[],
+                              max_tokens=FIRST_TOKENS_MAX, n_ctx=64, batch_size=1, adapter=None)
+    except SchemaError:
+        return None
+    with extractor:
+        try:
+            extractor.run(FIRST_TOKENS_TEXT)
+        except (TruncatedOutputError, OutputValidationError):
+            pass
+        except ExtractionError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # a crash
+            return f"crashed: {type(exc).__name__}: {exc}"
+    return ""
+
+
+def run_first_tokens(cases: Sequence[Case]) -> dict[str, Any]:
+    """``first_tokens`` for every case: how many built, how long, which failed."""
+    start = time.perf_counter()
+    outcomes = [(case.id, first_tokens(case.schema)) for case in cases]
+    failures = [{"id": i, "error": e[:300]} for i, e in outcomes if e]
+    built = sum(1 for _, e in outcomes if e is not None)
+    return {"schemas": len(cases), "built": built, "failed": len(failures),
+            "seconds": round(time.perf_counter() - start, 1), "failures": failures}
+
+
 def summarize_decodes(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     outcomes = Counter(r["outcome"] for r in rows)
     return {
@@ -330,6 +389,9 @@ class DatasetRun:
     name: str
     cases: list[Case]
     compiled: dict[str, list[Compiled]] = field(default_factory=dict)
+    """Per mode, with the safeguards off."""
+    built: dict[str, list[Compiled]] = field(default_factory=dict)
+    """Per mode, with the default safeguards (no instance checks)."""
     checks: dict[str, list[list[Check]]] = field(default_factory=dict)
     decodes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -360,6 +422,7 @@ def run_dataset(name: str, cases: list[Case], tok: llguidance.LLTokenizer) -> Da
     for mode, post in MODES.items():
         run.compiled[mode] = [compile_case(c, tok, post=post) for c in cases]
         run.checks[mode] = _check_mode(run.compiled[mode], reuse, tok)
+        run.built[mode] = [compile_case(c, tok, post=post, safeguards="default") for c in cases]
     return run
 
 
@@ -383,7 +446,9 @@ def summarize_run(run: DatasetRun) -> dict[str, Any]:
         row: dict[str, Any] = {}
         for mode in MODES:
             items, checks = _group(run, mode, split)
-            row[mode] = {"compile": summarize_compile(items), "instances": summarize_checks(checks)}
+            built = [i for i in run.built[mode] if split is None or i.case.split == split]
+            row[mode] = {"compile": summarize_compile(items), "instances": summarize_checks(checks),
+                         "build_default": summarize_compile(built)}
         decodes = [d for d in run.decodes if split is None or d["split"] == split]
         row["decodes"] = summarize_decodes(decodes)
         rows[split or "TOTAL"] = row
@@ -394,15 +459,18 @@ def collect_examples(run: DatasetRun) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in MODES:
         crashes = [{"id": i.case.id, "error": i.error[:300]}
-                   for i in run.compiled[mode] if i.status == "crashed"]
+                   for i in [*run.compiled[mode], *run.built[mode]] if i.status == "crashed"]
         wrong = [m for i, cs in zip(run.compiled[mode], run.checks[mode], strict=True)
                  for m in misses(i, cs)]
         invalid_accepted = [m for m in wrong if m["why"].startswith("invalid")]
         rejections = [{"id": i.case.id, "feature": i.feature, "error": i.error[:200]}
                       for i in run.compiled[mode] if i.status == "rejected"]
+        rejections_default = [{"id": i.case.id, "feature": i.feature, "error": i.error[:200]}
+                              for i in run.built[mode] if i.status == "rejected"]
         out[mode] = {
             "compile_crashes": crashes[:50],
             "compile_rejections": rejections,
+            "build_rejections_default_safeguards": rejections_default,
             "invalid_accepted": invalid_accepted[:100],
             "other_misses": [m for m in wrong if m not in invalid_accepted][:100],
             "n_invalid_accepted": len(invalid_accepted),
@@ -428,6 +496,8 @@ def targets(total: dict[str, Any]) -> list[dict[str, Any]]:
         add(f"{mode} compile median ms", comp["ms_median"], TARGETS["compile_median_ms"], False)
         add(f"{mode} compile p99 ms", comp["ms_p99"], TARGETS["compile_p99_ms"], False)
         add(f"{mode} compiled share", comp["compiled_share"], TARGETS["compiled_share"], True)
+        add(f"{mode} built share (default safeguards)",
+            total[mode]["build_default"]["compiled_share"], BUILD_TARGETS[mode], True)
         check = "grammar" if mode == "strict" else "post"
         for order in ("given", "schema_order"):
             add(f"{mode} {check} valid accepted ({order})", inst["valid"][f"{check}/{order}"],
@@ -470,13 +540,14 @@ def _decode_cells(d: dict[str, Any]) -> str:
 
 
 def _print_compile(rows: dict[str, Any]) -> None:
-    title = "Compile time and outcome"
-    print(f"\n{title:<{W + 5}} | {'strict':<{len(COMPILE_HEAD)}} | post-checks")
-    print(f"{'split':<{W}} {'n':>4} | {COMPILE_HEAD} | {COMPILE_HEAD}")
-    for split, row in rows.items():
-        n = row["strict"]["compile"]["schemas"]
-        print(f"{split[:W]:<{W}} {n:>4} | {_compile_cells(row['strict']['compile'])} | "
-              f"{_compile_cells(row['post']['compile'])}")
+    for key, safeguards in (("compile", "Safeguards.off()"), ("build_default", "Safeguards()")):
+        title = f"Compile time and outcome, {safeguards}"
+        print(f"\n{title:<{W + 5}} | {'strict':<{len(COMPILE_HEAD)}} | post-checks")
+        print(f"{'split':<{W}} {'n':>4} | {COMPILE_HEAD} | {COMPILE_HEAD}")
+        for split, row in rows.items():
+            n = row["strict"][key]["schemas"]
+            print(f"{split[:W]:<{W}} {n:>4} | {_compile_cells(row['strict'][key])} | "
+                  f"{_compile_cells(row['post'][key])}")
 
 
 INSTANCE_SECTIONS = [
@@ -542,6 +613,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="real decodes per MaskBench split (default 2)")
     p.add_argument("--suite-decodes", type=int, default=6,
                    help="real decodes for the test suite, in total (default 6)")
+    p.add_argument("--first-tokens", action="store_true",
+                   help="decode a few tokens with every schema that builds (slow)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return p.parse_args(argv)
 
@@ -586,6 +659,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed |= any(examples[m]["compile_crashes"] for m in MODES)
         failed |= any(d["outcome"] in ("invalid", "crashed") for d in run.decodes)
         report["datasets"][name] = {"splits": rows, "targets": goals, "examples": examples}
+        if args.first_tokens:
+            sweep = run_first_tokens(cases)
+            print(f"\nFirst tokens (default safeguards, post-checks, max_tokens="
+                  f"{FIRST_TOKENS_MAX}): {sweep['built']} built, {sweep['failed']} failed to "
+                  f"decode, {sweep['seconds']} s")
+            for failure in sweep["failures"][:MAX_EXAMPLES]:
+                print(f"  FIRST TOKENS FAILED [{name}] {failure['id']}: {failure['error'][:160]}")
+            failed |= bool(sweep["failed"])
+            report["datasets"][name]["first_tokens"] = sweep
     report["seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -5,7 +5,8 @@ order. Compiled constraints are cached per (schema fingerprint, tokenizer). A ke
 cannot enforce raises ``UnsupportedSchemaError`` naming the field and keyword, unless the caller
 allows it to be checked after decoding instead (``allow_post_checks``), in which case the keyword
 is named in ``CompiledConstraint.post_checked`` and the final jsonschema validation enforces it.
-This module never falls back to generic JSON.
+A schema that compiles but that the engine cannot start decoding is refused as well, naming the
+field and keyword (``extractly.decodability``). This module never falls back to generic JSON.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import llguidance
 
-from . import verbatim
+from . import decodability, verbatim
 from .errors import SchemaError, UnsupportedSchemaError
 from .formats import with_exact_formats
 from .json_schema import JSON, describe_path, walk
@@ -50,11 +51,24 @@ POST_CHECKABLE = frozenset(
         "multipleOf",
         "minProperties",
         "maxProperties",
+        "oneOf",
     }
 )
-"""Keywords that may be checked after decoding when llguidance cannot enforce them."""
+"""Keywords that may be checked after decoding when llguidance cannot enforce them.
+
+``oneOf`` is here for its "exactly one" half only. llguidance compiles a ``oneOf`` whose
+branches it can prove disjoint (different types, ``const`` tags, ...) exactly, with no post-check.
+Other ``oneOf``s are decoded as ``anyOf``, so the grammar admits a value matching two branches,
+which the user's schema forbids; the output validation (jsonschema on the user's schema) then
+rejects it with ``OutputValidationError``. That is a post-check like ``uniqueItems`` (the check is
+exact, but the constraint no longer guarantees a valid answer), so it needs
+``allow_post_checks=True`` and is listed in ``CompiledConstraint.post_checked``."""
 
 _UNIMPLEMENTED = re.compile(r"Unimplemented keys: \[([^\]]*)\]")
+_ONE_OF_MESSAGES = re.compile(
+    r"oneOf constraints are not supported|oneOf not fully supported, falling back to anyOf"
+)
+"""llguidance's error (strict) and warning (lenient) for a ``oneOf`` it cannot prove exclusive."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +162,48 @@ def _compile(
     matcher = llguidance.LLMatcher(tokenizer, grammar, log_level=0)
     if matcher.is_error():
         raise _unsupported(schema, matcher.get_error(), [], allow_post_checks)
+    _check_decodable(schema, grammar, tokenizer, dict(_COMPILE_OPTIONS, lenient=bool(post_checked)))
     return CompiledConstraint(grammar, fingerprint, post_checked, matcher)
+
+
+def _check_decodable(
+    schema: JSON,
+    grammar: str,
+    tokenizer: llguidance.LLTokenizer,
+    options: dict[str, Any],
+) -> None:
+    """Refuse a schema the engine compiles but cannot start decoding (``decodability``).
+
+    The first step runs on a matcher of its own: copies of the template share its lexer
+    state, and the states this probe builds would count against every later decode's limit
+    (measured: 10 valid MaskBench instances of Github_hard---o21072..76 then failed).
+    """
+    blame = decodability.blame_string(schema, tokenizer, options)
+    if blame is not None:
+        field = describe_path(blame.path)
+        raise UnsupportedSchemaError(
+            f"field {field}: JSON Schema keyword {blame.keyword!r} cannot be decoded: the "
+            f"grammar engine gives up at the first character of the value ({blame.error}). "
+            + _DECODABILITY_HINTS[blame.keyword],
+            path=blame.path,
+            feature=blame.keyword,
+        )
+    error = decodability.first_step_error(llguidance.LLMatcher(tokenizer, grammar, log_level=0))
+    if error:
+        raise UnsupportedSchemaError(
+            f"schema compiles but cannot start decoding: the grammar engine fails at the first "
+            f"token ({error}). Simplify the schema's patterns or sizes.",
+            feature="grammar",
+        )
+
+
+_DECODABILITY_HINTS = {
+    "maxLength": "It decodes without the length bounds: lower maxLength, or drop it and check "
+    "the length yourself.",
+    "minLength": "It decodes without the length bounds: drop minLength, or simplify the pattern.",
+    "pattern": "Simplify the pattern (fewer or smaller bounded repetitions such as {0,99}).",
+    "format": "Use a pattern instead of this format.",
+}
 
 
 def _with_verbatim(
@@ -193,10 +248,10 @@ def _validate_lenient(
     """Validate a lenient grammar: ``(error, keywords left to validation)``.
 
     Lenient mode turns everything llguidance cannot enforce into warnings, not only the keywords
-    we post-check: an unknown ``format`` is dropped, ``oneOf`` becomes ``anyOf``, min/maxProperties
-    is ignored, and more unimplemented keywords may be reported than the strict error named. Any
-    warning other than unimplemented post-checkable keywords would weaken the constraint
-    silently, so it is returned as the error.
+    we post-check: an unknown ``format`` is dropped, min/maxProperties is ignored, and more
+    unimplemented keywords may be reported than the strict error named. Any warning other than
+    unimplemented post-checkable keywords (``oneOf`` decoded as ``anyOf`` among them) would
+    weaken the constraint silently, so it is returned as the error.
     """
     is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(grammar, tokenizer)
     if is_error:
@@ -211,6 +266,10 @@ def _validate_lenient(
 
 
 def _unimplemented_keys(error: str) -> list[str]:
+    """The keywords llguidance says it cannot enforce (``oneOf`` for one it can only decode as
+    ``anyOf``)."""
+    if _ONE_OF_MESSAGES.search(error):
+        return ["oneOf"]
     match = _UNIMPLEMENTED.search(error)
     if not match:
         return []

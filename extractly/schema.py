@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel
 
-from .errors import SchemaError
+from .errors import SchemaError, UnsupportedSchemaError
 from .json_schema import JSON, allows_null, describe_path, resolve_ref, walk
 from .result import as_json_data
 from .settings import Safeguards
@@ -101,6 +102,7 @@ def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safegua
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"schema is not JSON-serializable: {exc}") from exc
 
+    _check_patterns(user_schema)
     raw_examples = user_schema.pop(EXAMPLES_KEY, None) or []
     examples = tuple(Example.coerce(e) for e in raw_examples)
     decode_schema = apply_safeguards(legacy_ref_semantics(user_schema), safeguards)
@@ -116,6 +118,29 @@ def load_schema(schema: type[BaseModel] | Mapping[str, Any], safeguards: Safegua
         description=str(user_schema.get("description", "")),
         verbatim=verbatim,
     )
+
+
+def _check_patterns(user_schema: JSON) -> None:
+    """Refuse a ``pattern`` (or ``patternProperties`` key) Python's ``re`` cannot compile.
+
+    The output validation runs them with ``re`` (jsonschema does), so a regex in another
+    dialect, such as ``\\p{Letter}``, would crash on the first answer instead of here.
+    """
+    for pointer, sub in walk(user_schema):
+        found = [("pattern", sub["pattern"])] if isinstance(sub.get("pattern"), str) else []
+        if isinstance(sub.get("patternProperties"), dict):
+            found += [("patternProperties", key) for key in sub["patternProperties"]]
+        for keyword, regex in found:
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise UnsupportedSchemaError(
+                    f"field {describe_path(pointer)}: {keyword} {regex!r} cannot be checked: "
+                    f"Python's re, which validates the output, rejects it ({exc}). Write it "
+                    "without that syntax (e.g. a character class instead of \\p{...}).",
+                    path=pointer,
+                    feature=keyword,
+                ) from exc
 
 
 def _pop_verbatim_markers(user_schema: JSON, decode_schema: JSON) -> tuple[str, ...]:
@@ -188,6 +213,7 @@ def apply_safeguards(user_schema: Mapping[str, Any], safeguards: Safeguards) -> 
     a ``null`` may stand for an absent optional property (``prune_absent_nulls`` removes it).
     """
     schema: JSON = copy.deepcopy(dict(user_schema))
+    partial = _partial_objects(schema)
     for _, sub in list(walk(schema)):
         if safeguards.max_string_length is not None and _is_free_string(sub):
             sub["maxLength"] = safeguards.max_string_length
@@ -197,9 +223,40 @@ def apply_safeguards(user_schema: Mapping[str, Any], safeguards: Safeguards) -> 
         if is_array and safeguards.max_list_items is not None and "maxItems" not in sub:
             floor = int(sub.get("minItems", 0))
             sub["maxItems"] = max(safeguards.max_list_items, floor)
-        if safeguards.all_keys_present and isinstance(sub.get("properties"), dict):
+        is_object = isinstance(sub.get("properties"), dict)
+        if safeguards.all_keys_present and is_object and id(sub) not in partial:
             _make_all_keys_present(sub)
     return schema
+
+
+_OBJECT_KEYWORDS = ("properties", "patternProperties", "additionalProperties", "required", "$ref")
+
+
+def _partial_objects(schema: JSON) -> set[int]:
+    """Ids of sub-schemas that describe only part of an object: ``allOf`` branches, and
+    ``anyOf`` / ``oneOf`` branches beside the parent's own properties (or what a branch's local
+    ``$ref`` points to), and the branches of such branches.
+
+    Such a branch is combined with its siblings or its parent, so closing it
+    (``additionalProperties: false``) would forbid the keys they add: ``{"properties": {"a": ..},
+    "oneOf": [{"properties": {"b": ..}}]}`` would admit no object with ``a``. ``all_keys_present``
+    leaves them alone; the parent (or a standalone branch) still gets every key.
+    """
+    found: set[int] = set()
+    subs = [sub for _, sub in walk(schema)]
+    while True:  # until no change: a partial object's own branches are partial too
+        before = len(found)
+        for sub in subs:
+            partial = id(sub) in found or any(k in sub for k in _OBJECT_KEYWORDS)
+            for key in ("allOf", "anyOf", "oneOf"):
+                branches = sub.get(key)
+                if isinstance(branches, list) and (key == "allOf" or partial):
+                    dicts = [b for b in branches if isinstance(b, dict)]
+                    found.update(id(b) for b in dicts)
+                    targets = [resolve_ref(b, schema) for b in dicts if "$ref" in b]
+                    found.update(id(t) for t in targets if t)  # {}: nowhere, a new dict
+        if len(found) == before:
+            return found
 
 
 def _make_all_keys_present(obj: JSON) -> None:
@@ -214,12 +271,21 @@ def _make_all_keys_present(obj: JSON) -> None:
         required.append(name)
     # Keep the schema's property order; llguidance emits required keys in that order.
     obj["required"] = [n for n in props if n in required] + [n for n in required if n not in props]
-    obj.setdefault("additionalProperties", False)
+    # Close the object only where its own properties name every key it may have: branches
+    # (allOf / anyOf / oneOf, a sibling $ref) or required keys it does not list add others.
+    adds_keys = any(k in obj for k in ("allOf", "anyOf", "oneOf", "$ref"))
+    if not adds_keys and all(n in props for n in required):
+        obj.setdefault("additionalProperties", False)
 
 
 def _empty_list_allowed(prop: Any) -> bool:
     """An optional array can say "absent" as ``[]``: better for a small model than ``null``."""
-    return isinstance(prop, dict) and prop.get("type") == "array" and not prop.get("minItems")
+    return (
+        isinstance(prop, dict)
+        and prop.get("type") == "array"
+        and not prop.get("minItems")
+        and not any(k in prop for k in ("enum", "const", "contains"))
+    )
 
 
 def prune_absent_nulls(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:

@@ -65,6 +65,21 @@ def test_every_schema_compiles_or_is_refused_with_schema_error(results: Results,
 
 
 @pytest.mark.parametrize("mode", list(coverage.MODES))
+def test_under_default_safeguards_every_schema_builds_or_is_refused(mode: str) -> None:
+    """What a user building ``Extractor(schema)`` gets: no crash, and about as many builds as
+    with the safeguards off (the safeguards must not make a satisfiable schema unsatisfiable)."""
+    tok = coverage.tokenizer()
+    cases = subset()
+    post = coverage.MODES[mode]
+    built = [coverage.compile_case(c, tok, post=post, safeguards="default") for c in cases]
+    plain = [coverage.compile_case(c, tok, post=post) for c in cases]
+    assert not [(i.case.id, i.error) for i in built if i.status == "crashed"]
+    lost = [b.case.id for b, p in zip(built, plain, strict=True)
+            if p.status == "compiled" and b.status != "compiled"]
+    assert not lost
+
+
+@pytest.mark.parametrize("mode", list(coverage.MODES))
 def test_instances_are_checked_without_errors(results: Results, mode: str) -> None:
     errors = [(i.case.id, c.error) for i, checks in results[mode] for c in checks if c.error]
     assert not errors

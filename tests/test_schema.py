@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 
-from extractly import Safeguards, SchemaError
+from extractly import Safeguards, SchemaError, UnsupportedSchemaError
 from extractly.json_schema import allows_null, describe_path
 from extractly.schema import (
     EXAMPLES_KEY,
@@ -104,3 +105,37 @@ def test_describe_path_reads_like_a_field_path() -> None:
     assert describe_path("/properties/guests/items/properties/name") == "guests[].name"
     assert describe_path("") == "<root>"
     assert describe_path("/$defs/Guest/properties/role") == "#Guest.role"
+
+
+def test_all_keys_present_leaves_objects_open_where_branches_add_keys() -> None:
+    """From MaskBench (Github_medium---o21093 and kin): closing the oneOf branches, or the
+    parent they add keys to, made the schema unsatisfiable."""
+    schema = {
+        "type": "object",
+        "properties": {"grant": {"type": "string"}, "uris": {"type": "array"}},
+        "oneOf": [
+            {"properties": {"grant": {"enum": ["code"]}}, "required": ["grant"]},
+            {"properties": {"grant": {"enum": ["token"]}, "ttl": {"type": "integer"}}},
+        ],
+    }
+    decode = load_schema(schema, Safeguards()).decode_schema
+    assert decode["required"] == ["grant", "uris"]  # the parent still gets every key
+    assert "additionalProperties" not in decode
+    assert decode["oneOf"] == schema["oneOf"]  # the branches are left as the user wrote them
+    jsonschema.validate({"grant": "code", "uris": []}, decode)
+    jsonschema.validate({"grant": "token", "uris": [], "ttl": 5}, decode)
+
+
+def test_an_optional_array_with_an_enum_says_absent_with_null() -> None:
+    schema = {"type": "object", "properties": {"scope": {"type": "array", "enum": [["a"]]}}}
+    decode = load_schema(schema, Safeguards()).decode_schema
+    jsonschema.validate({"scope": None}, decode)
+
+
+def test_a_pattern_the_output_validation_cannot_run_is_refused() -> None:
+    """From the JSON-Schema-Test-Suite: ``\\p{Letter}`` compiled for decoding, then the
+    validation (Python's re) crashed on the answer."""
+    schema = {"type": "object", "properties": {"word": {"type": "string", "pattern": "^\\p{L}+$"}}}
+    with pytest.raises(UnsupportedSchemaError, match=r"field word: pattern") as info:
+        load_schema(schema, Safeguards())
+    assert info.value.path == "/properties/word" and info.value.feature == "pattern"
