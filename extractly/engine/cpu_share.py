@@ -6,8 +6,8 @@ Two jobs, both process-wide:
   through OpenMP (libgomp), whose waiting threads by default spin for 300,000 rounds at every
   barrier before they sleep. ggml meets at a barrier after each operation, hundreds of times a
   decode step, so a process whose threads spin keeps the cores busy while it waits for its own
-  descheduled thread: two such processes on two cores ran at a third of one process's speed
-  together. ``GOMP_SPINCOUNT=1000`` spins a few microseconds, long enough to catch a partner
+  descheduled thread: two such processes on two cores together did 0.56-0.67x of what one
+  did alone. ``GOMP_SPINCOUNT=1000`` spins a few microseconds, long enough to catch a partner
   that is running, then sleeps. Measured on a 2-core VM, in the same runs (see the README):
   ``OMP_WAIT_POLICY=PASSIVE`` (sleep at once) shares the CPU best but costs about 16% alone at
   batch 1; 1,000 rounds costs about 6% alone (within this VM's run-to-run noise) and two
