@@ -30,13 +30,12 @@ from .adapter_registry import (
     ADAPTER_FILE,
     MANIFEST_FILE,
     adapter_id,
-    file_sha256,
     install,
     registry_dir,
 )
 from .adapter_store import find
 from .errors import AdapterError
-from .model_files import resolve_model_path
+from .model_files import file_sha256, resolve_model_path
 from .schema import load_schema, schema_fingerprint
 from .settings import Safeguards
 

@@ -25,35 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelNotFoundError
-from .model_files import cache_dir
+from .model_files import cache_dir, file_sha256
 from .schema import SchemaSpec
 
 ADAPTER_FILE = "adapter.gguf"
 MANIFEST_FILE = "manifest.json"
 KEPT_DIR = "kept"
 PIN_FILE = "pinned"
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of ``path``, remembered in a sidecar keyed by size and mtime (the GGUF is 250 MB)."""
-    st = path.stat()
-    memo = cache_dir() / "sha256" / (
-        hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16] + ".json"
-    )
-    stamp = [st.st_size, st.st_mtime_ns]
-    try:
-        saved = json.loads(memo.read_text())
-        if saved["stamp"] == stamp:
-            return str(saved["sha256"])
-    except (OSError, ValueError, KeyError):
-        pass
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    memo.write_text(json.dumps({"stamp": stamp, "sha256": h.hexdigest()}))
-    return h.hexdigest()
 
 
 def registry_dir() -> Path:

@@ -19,10 +19,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .adapter_registry import MANIFEST_FILE, file_sha256, registry_dir
+from .adapter_registry import MANIFEST_FILE, registry_dir
 from .engine.probe import probe_marker
 from .errors import ExtractlyError
-from .model_files import CACHE_ENV, MODEL_ENV, cache_dir, resolve_model_path
+from .model_files import CACHE_ENV, MODEL_ENV, cache_dir, file_sha256, resolve_model_path
 
 
 def report() -> str:

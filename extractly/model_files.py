@@ -9,6 +9,7 @@ sha256. Nothing is ever downloaded at run time.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from pathlib import Path
@@ -59,7 +60,7 @@ def embedded_model_path() -> Path:
         ):
             return target
         try:
-            if not (target.is_file() and _sha256(target) == embedded.EXPECTED_SHA256):
+            if not (target.is_file() and file_sha256(target) == embedded.EXPECTED_SHA256):
                 _assemble(embedded.chunk_paths(), target, embedded.EXPECTED_SHA256)
         except (ValueError, OSError) as exc:
             raise ModelNotFoundError(
@@ -97,9 +98,23 @@ def _assemble(chunks: list[Path], target: Path, expected_sha256: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
+def file_sha256(path: Path) -> str:
+    """sha256 of ``path``, remembered in a sidecar keyed by size and mtime (the GGUF is 250 MB)."""
+    st = path.stat()
+    memo = cache_dir() / "sha256" / (
+        hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16] + ".json"
+    )
+    stamp = [st.st_size, st.st_mtime_ns]
+    try:
+        saved = json.loads(memo.read_text())
+        if saved["stamp"] == stamp:
+            return str(saved["sha256"])
+    except (OSError, ValueError, KeyError):
+        pass
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.write_text(json.dumps({"stamp": stamp, "sha256": h.hexdigest()}))
+    return h.hexdigest()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from extractly.adapter_registry import file_sha256, registry_dir
+from extractly.adapter_registry import registry_dir
 from extractly.cli import build_parser
 from extractly.cli_options import OPTION_FLAGS, PYTHON_ONLY, flag_table, options_from_args
 from extractly.errors import DataFileError
-from extractly.model_files import resolve_model_path
+from extractly.model_files import file_sha256, resolve_model_path
 from extractly.options import OPTION_NAMES
 from extractly.settings import Safeguards
 

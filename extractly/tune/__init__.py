@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..adapter_registry import file_sha256, make_manifest, register
+from ..adapter_registry import make_manifest, register
 from ..constraint import compile_constraint
 from ..engine.tokenizer import tokenizer_for
 from ..errors import TuneDataError
-from ..model_files import resolve_model_path
+from ..model_files import file_sha256, resolve_model_path
 from ..prompt import document_frame
 from ..schema import load_schema
 from ..settings import Safeguards
