@@ -23,9 +23,10 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def thread_count(requested: int | None = None) -> int:
+def thread_count(requested: int | None = None, *, fallback: int | None = None) -> int:
     """The one rule for llama.cpp's thread count: ``requested`` (``n_threads``, ``--threads``)
-    if given, else ``$EXTRACTLY_THREADS``, else every core this process may use.
+    if given, else ``$EXTRACTLY_THREADS``, else ``fallback`` (a scheduler's reservation, such as
+    the CPUs Ray gave an actor) if given, else every core this process may use.
 
     More threads than cores never helps: ggml's threads meet at a barrier after every
     operation, so a thread waiting for a core stalls all the others.
@@ -36,7 +37,7 @@ def thread_count(requested: int | None = None) -> int:
         raise ValueError(f"n_threads must be a positive number of threads, not {requested}")
     raw = os.environ.get(THREADS_ENV, "").strip()
     if not raw:
-        return available_cores()
+        return fallback or available_cores()
     try:
         threads = int(raw)
     except ValueError:

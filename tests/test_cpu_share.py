@@ -28,6 +28,9 @@ def test_thread_count_prefers_the_argument_then_the_environment_then_the_cores(
     monkeypatch.setenv(THREADS_ENV, "1")
     assert thread_count() == 1
     assert thread_count(3) == 3
+    assert thread_count(fallback=2) == 1  # the environment before a scheduler's reservation
+    monkeypatch.delenv(THREADS_ENV)
+    assert thread_count(fallback=2) == 2
 
 
 @pytest.mark.parametrize("bad", ["0", "-2", "two"])

@@ -23,7 +23,6 @@ columns ``output`` (the object as JSON text, or None), ``error`` (None or ``Type
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +31,7 @@ from pydantic import BaseModel
 from ..errors import ExtractlyError
 from ..extractor import Extractor
 from ..schema_ref import load_schema_ref
-from ..settings import THREADS_ENV, thread_count
+from ..settings import thread_count
 
 
 class ExtractlyUDF:
@@ -49,7 +48,7 @@ class ExtractlyUDF:
         if isinstance(schema, str):
             schema = load_schema_ref(schema)
         self.text_column = text_column
-        threads = n_threads or (thread_count() if os.environ.get(THREADS_ENV) else _reserved_cpus())
+        threads = thread_count(n_threads or None, fallback=_reserved_cpus())
         self.extractor: Extractor[Any] = Extractor(schema, n_threads=threads, **options)
 
     def __call__(self, batch: Any) -> Any:
