@@ -6,7 +6,7 @@ For every schema of the chosen sets (SNIPS: one per intent, E2E ``Restaurant``, 
               spaced over its train split (``--train snips=300``; all of them when N covers the
               split); its wall time and peak RSS (``wait4``) are recorded. ``--reuse`` takes the
               adapter in the registry for the same schema if it was tuned on the same records
-              with the same epochs, learning rate and synthetic-value share.
+              (whatever its settings: its manifest has them).
     2. tuned  ``Extractor(schema, adapter=...)``: the prompt is only the text.
     3. base   ``Extractor(schema, examples=3 train records)`` (``pick_examples``, as in core.py).
 
@@ -17,8 +17,14 @@ fields, nulls included, equal after trimming) and whole-object exact match; plus
 per document (document tokens + cached prefix tokens) and seconds per document.
 
     python benchmarks/accuracy.py [--sets snips,e2e,usaddress] [--train snips=300,...]
-        [--test snips=700,...] [--base-docs N] [--epochs 3] [--synthetic-values SHARE]
-        [--verbatim] [--tune-verbatim] [--reuse] [--out FILE.json]
+        [--test snips=700,...] [--base-docs N] [--plain | --epochs 3 --learning-rate 2e-3
+        --patience 2 --synthetic-values SHARE --tune-verbatim] [--verbatim] [--reuse]
+        [--out FILE.json]
+
+``--plain`` runs ``extractly tune`` with no flags: every setting chosen from the data. Without
+it every setting is spelled out, and the defaults are the tune's settings before they were
+chosen from the data (3 epochs, 2e-3, patience 2, no synthetic values, no verbatim, no budget),
+so one process can compare the plain command of today with the old one.
 """
 
 from __future__ import annotations
@@ -54,7 +60,6 @@ from extractly.model_files import resolve_model_path
 from extractly.options import Safeguards
 from extractly.schema import load_schema
 from extractly.tune.dataset import data_hash, make_pair
-from extractly.tune.train import TuneConfig
 
 DEFAULT_TRAIN = {"snips": 300, "e2e": 1000, "usaddress": 1000}
 DEFAULT_TEST = {"snips": 700, "e2e": 1000, "usaddress": 833}
@@ -129,19 +134,13 @@ def score(
 
 
 def tune_child(
-    schema_file: Path,
-    train_file: Path,
-    out_dir: Path,
-    epochs: int,
-    learning_rate: float,
-    synthetic_values: float = 0.0,
-    verbatim: bool = False,
+    schema_file: Path, train_file: Path, out_dir: Path, flags: Sequence[str]
 ) -> dict[str, Any]:
-    """Run ``extractly tune`` as a child; its wall time, peak RSS and reported metrics."""
+    """Run ``extractly tune`` with ``flags`` as a child; its wall time, peak RSS and reported
+    metrics."""
     cmd = [
         sys.executable, "-m", "extractly.cli", "tune", str(schema_file), str(train_file),
-        "-o", str(out_dir), "--epochs", str(epochs), "--learning-rate", str(learning_rate),
-        "--synthetic-values", str(synthetic_values), *(["--verbatim"] if verbatim else []),
+        "-o", str(out_dir), *flags,
     ]
     start = time.perf_counter()
     with open(out_dir.with_suffix(".log"), "w") as log:
@@ -158,7 +157,21 @@ def tune_child(
         "peak_rss_mb": round(rusage.ru_maxrss / 1024, 1),
         "adapter": report["adapter"],
         "metrics": {k: v for k, v in report["metrics"].items() if k != "history"},
+        "held_out": report.get("held_out"),
     }
+
+
+def tune_flags(args: argparse.Namespace) -> list[str]:
+    """The ``extractly tune`` flags of this run: none with ``--plain`` (every setting chosen
+    from the data), else each setting spelled out (unset ones as the tune's old defaults)."""
+    if args.plain:
+        return []
+    return [
+        "--epochs", str(args.epochs), "--learning-rate", str(args.learning_rate),
+        "--synthetic-values", str(args.synthetic_values),
+        "--verbatim" if args.tune_verbatim else "--no-verbatim",
+        "--patience", str(args.patience), "--budget", "none",
+    ]
 
 
 def spread(records: Sequence[Record], n: int) -> list[Record]:
@@ -185,12 +198,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--train", default="", help="train records per schema, e.g. snips=300")
     ap.add_argument("--test", default="", help="test records per set, e.g. e2e=1000")
     ap.add_argument("--base-docs", type=int, default=None, help="cap the base path's records")
-    ap.add_argument("--epochs", type=int, default=TuneConfig.epochs)
-    ap.add_argument("--learning-rate", type=float, default=TuneConfig.learning_rate)
+    ap.add_argument(
+        "--plain",
+        action="store_true",
+        help="run `extractly tune` with no flags (settings chosen from the data); the tune "
+        "flags below are then ignored",
+    )
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--learning-rate", type=float, default=2e-3)
+    ap.add_argument("--patience", type=int, default=2)
     ap.add_argument(
         "--synthetic-values",
         type=float,
-        default=TuneConfig.synthetic_values,
+        default=0.0,
         help="share of train pairs given synthetic free-text values (extractly tune option)",
     )
     ap.add_argument(
@@ -235,15 +255,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 [make_pair(r.text, r.gold, spec) for r in pool]
             ):
                 registered = None  # tuned on other records: tune again
-            wanted = {
-                "epochs": args.epochs,
-                "learning_rate": args.learning_rate,
-                "synthetic_values": args.synthetic_values,
-                "verbatim": args.tune_verbatim,
-            }
-            used = TuneConfig().__dict__ | manifest.get("metrics", {}).get("config", {})
-            if registered is not None and any(used.get(k) != v for k, v in wanted.items()):
-                registered = None  # tuned with other settings: tune again
             if registered is not None:
                 metrics = manifest["metrics"]
                 tuning: dict[str, Any] = {
@@ -259,20 +270,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 train_file.write_text("".join(
                     json.dumps({"text": r.text, "output": r.gold}) + "\n" for r in pool
                 ))
-                tuning = tune_child(
-                    schema_file,
-                    train_file,
-                    work / name,
-                    args.epochs,
-                    args.learning_rate,
-                    args.synthetic_values,
-                    args.tune_verbatim,
-                )
+                tuning = tune_child(schema_file, train_file, work / name, tune_flags(args))
                 adapter = Path(tuning["adapter"])
             print(f"{dataset}/{name}: tune {tuning}", file=sys.stderr, flush=True)
             if args.tune_only:
                 continue
-            with Extractor(schema, adapter=adapter, verbatim=args.verbatim) as ex:
+            # verbatim=None: the fields the adapter was tuned to copy (its manifest)
+            with Extractor(schema, adapter=adapter, verbatim=True if args.verbatim else None) as ex:
                 tuned, tuned_sources = score(ex, records, schema)
             shots = pick_examples(pool, name, N_SHOTS)
             base_records = records[: args.base_docs] if args.base_docs else records
@@ -305,7 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "accuracy",
         "config": {
             "sets": args.sets, "train_per_schema": train_n, "test_per_set": test_n,
-            "base_docs_cap": args.base_docs, "epochs": args.epochs,
+            "base_docs_cap": args.base_docs, "tune_flags": tune_flags(args),
+            "epochs": args.epochs,
             "learning_rate": args.learning_rate, "shots": N_SHOTS,
             "synthetic_values": args.synthetic_values, "verbatim": args.verbatim,
             "tune_verbatim": args.tune_verbatim, "model": str(model), "threads": os.cpu_count(),

@@ -27,7 +27,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import cli_adapters, cli_view
 from .cli_options import add_option_flags, options_from_args
@@ -36,6 +36,7 @@ from .errors import ExtractlyError, OutputLockedError
 from .extractor import Extractor
 from .schema_ref import load_schema_ref
 from .tune.config import TuneConfig as TuneDefaults
+from .tune.plan import DEFAULT_BUDGET, LEARNING_RATE, PATIENCE
 
 EXIT_LOCKED = 75
 """``extractly run``: another job holds the output's lock; nothing was written. 75 is sysexits'
@@ -81,25 +82,54 @@ def build_parser() -> argparse.ArgumentParser:
     tun.add_argument("train", help='JSONL of {"text", "output"} (or {"text", "gold"}) lines')
     tun.add_argument("-o", "--out", required=True, help="directory for adapter.gguf")
     tun.add_argument("--model", help="base GGUF (default: the embedded Gemma 3 270M)")
-    tun.add_argument("--epochs", type=int, default=3)
+    tun.add_argument("--epochs", type=int, default=None,
+                     help="default: chosen from the data (about 200 steps, 3-10 epochs)")
     tun.add_argument("--max-steps", type=int, default=None)
     tun.add_argument("--seed", type=int, default=0)
-    tun.add_argument("--learning-rate", type=float, default=TuneDefaults.learning_rate)
+    tun.add_argument("--learning-rate", type=float, default=None,
+                     help=f"default: {LEARNING_RATE:g}")
+    tun.add_argument("--patience", type=int, default=None,
+                     help="validation passes without improvement before stopping "
+                     f"(default: {PATIENCE})")
+    tun.add_argument(
+        "--budget",
+        default="auto",
+        metavar="DURATION",
+        help="wall time for the whole tune, e.g. 10m, 90s, 1h30m, or none; the schedule is "
+        f"shortened to end within it (default: {DEFAULT_BUDGET / 60:g}m)",
+    )
     tun.add_argument("--rank", type=int, default=TuneDefaults.rank)
     tun.add_argument(
         "--synthetic-values",
         type=float,
-        default=TuneDefaults.synthetic_values,
+        default=None,
         metavar="SHARE",
         help="share of pairs (0-1) whose free-text values are replaced by synthetic ones, so "
-        "the tune learns to copy names it never saw (for data naming few distinct entities)",
+        "the tune learns to copy names it never saw; default: 0.5 for fields whose data names "
+        "few distinct names (or when enums are swapped), else 0",
     )
-    tun.add_argument(
+    swap = tun.add_mutually_exclusive_group()
+    swap.add_argument("--swap-enums", dest="swap_enums", action="store_const", const=True,
+                      default=None, help="swap every enum's values in the synthetic pairs "
+                      "(default: the enums with values rare in the data)")
+    swap.add_argument("--no-swap-enums", dest="swap_enums", action="store_const", const=False)
+    verbatim = tun.add_mutually_exclusive_group()
+    verbatim.add_argument(
         "--verbatim",
-        action="store_true",
-        help="tune for verbatim extraction: every top-level free-string value is copied from "
-        "the text (faster tune; extraction with the adapter copies them too)",
+        dest="verbatim",
+        action="store_const",
+        const=True,
+        default=None,
+        help="tune every top-level free string for verbatim extraction (copied from the text; "
+        "extraction with the adapter copies them too); default: the fields whose gold values "
+        "are found in their text",
     )
+    verbatim.add_argument("--no-verbatim", dest="verbatim", action="store_const", const=False,
+                          help="copy no field")
+    tun.add_argument("--explain", action="store_true",
+                     help="print what was found in the data and why each setting was chosen")
+    tun.add_argument("--plan-only", action="store_true",
+                     help="stop after printing the plan (with --explain: the reasons); no tune")
     tun.add_argument(
         "--precision",
         choices=["auto", "bf16", "fp32"],
@@ -132,30 +162,55 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
+    from .tune.plan import parse_budget
+
+    budget: float | Literal["auto"] | None = "auto"
     try:
-        from .tune import TuneConfig, tune
+        if args.budget != "auto":
+            budget = parse_budget(args.budget)
+    except ValueError as exc:
+        print(f"extractly: {exc}", file=sys.stderr)
+        return 2
+    config = TuneDefaults(
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+        patience=args.patience,
+        budget=budget,
+        rank=args.rank,
+        alpha=2 * args.rank,
+        precision=args.precision,
+        synthetic_values=args.synthetic_values,
+        swap_enums=args.swap_enums,
+        verbatim=args.verbatim,
+    )
+    schema = None
+    try:
+        schema = load_schema_ref(args.schema)
+        if args.explain or args.plan_only:
+            from .tune import inspect_data
+
+            found = inspect_data(schema, args.train, config)
+            print(found.plan.explain(found.profile) if args.explain
+                  else "\n".join(found.plan.summary()), file=sys.stderr, flush=True)
+            if args.plan_only:
+                return 0
+    except ExtractlyError as exc:
+        return _fail(exc)
+    try:
+        from .tune import tune
     except ImportError as exc:
         print(f"extractly: tune needs the [tune] extra ({exc}): pip install 'extractly[tune]'",
               file=sys.stderr)
         return 2
     try:
-        config = TuneConfig(
-            epochs=args.epochs,
-            max_steps=args.max_steps,
-            seed=args.seed,
-            learning_rate=args.learning_rate,
-            rank=args.rank,
-            alpha=2 * args.rank,
-            precision=args.precision,
-            synthetic_values=args.synthetic_values,
-            verbatim=args.verbatim,
-        )
-        result = tune(load_schema_ref(args.schema), args.train, out_dir=args.out,
-                      model=args.model, config=config)
+        result = tune(schema, args.train, out_dir=args.out, model=args.model, config=config)
     except ExtractlyError as exc:
         return _fail(exc)
     print(json.dumps({"adapter": str(result.adapter), "registered": str(result.registered),
-                      "metrics": result.manifest["metrics"]}))
+                      "metrics": result.manifest["metrics"],
+                      "held_out": result.manifest.get("held_out")}))
     return 0
 
 

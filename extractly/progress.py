@@ -64,6 +64,11 @@ class ProgressBar:
         """Count ``step`` more units done."""
         self.update(self._bar.n + step, **status)
 
+    def set_total(self, total: int | None) -> None:
+        """Change the number of units expected (a schedule shortened to fit a time budget)."""
+        self._bar.total = total
+        self._bar.refresh()
+
     def write(self, line: str) -> None:
         """Print ``line`` above a live bar (or as a plain line), without breaking the bar."""
         self._bar.write(line, file=self.stream)

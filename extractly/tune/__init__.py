@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -28,15 +28,21 @@ from ..engine.tokenizer import tokenizer_for
 from ..errors import TuneDataError
 from ..model_files import file_sha256, resolve_model_path
 from ..prompt import document_frame
-from ..schema import load_schema
+from ..schema import SchemaSpec, load_schema
 from ..settings import Safeguards
-from ..verbatim import verbatim_fields
+from ..verbatim import free_string_properties
 from .augment import synthesize_values
 from .config import Progress, TuneConfig, stderr_progress
-from .dataset import data_hash, encode, read_pairs
+from .dataset import Pair, data_hash, encode, read_pairs
 from .export import write_adapter
+from .plan import TunePlan, plan_tune
+from .profile import DataProfile, drop_duplicates, profile_pairs
+from .split import split
 
-__all__ = ["TuneConfig", "TuneDataError", "TuneResult", "tune"]
+if TYPE_CHECKING:
+    from ..evaluation import EvalReport
+
+__all__ = ["Inspection", "TuneConfig", "TuneDataError", "TuneResult", "inspect_data", "tune"]
 
 PROMPT_TEMPLATE = f"BOS + {document_frame('<text>')!r}"
 """The manifest's description of the prompt an adapter is trained on and used with:
@@ -50,6 +56,52 @@ class TuneResult:
     registered: Path | None
     """Its copy in the adapter registry (None with ``register=False``)."""
     manifest: dict[str, Any]
+    held_out: EvalReport | None = None
+    """The new adapter's extraction of the held-out slice, scored per field."""
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the tune found in the data and chose from it, before any training."""
+
+    spec: SchemaSpec
+    pairs: list[Pair]
+    """Every pair of the file, in order."""
+    train: list[Pair]
+    """The pairs trained on (duplicates dropped, the held-out slice set apart)."""
+    held_out: list[Pair]
+    profile: DataProfile
+    plan: TunePlan
+
+
+def inspect_data(
+    schema: type[BaseModel] | Mapping[str, Any],
+    train_path: str | os.PathLike[str],
+    config: TuneConfig | None = None,
+    safeguards: Safeguards | None = None,
+) -> Inspection:
+    """Read and check ``train_path``, measure the data (``profile.py``) and choose the tune's
+    settings from it (``plan.py``; a setting given in ``config`` wins). Loads no model."""
+    config = config or TuneConfig()
+    spec = load_schema(schema, safeguards or Safeguards())
+    pairs = read_pairs(train_path, spec)  # validate everything before the slow part
+    profile = profile_pairs(pairs, spec.decode_schema)
+    train, held_out = split(drop_duplicates(pairs), config.validation_share, config.seed)
+    verbatim = config.verbatim
+    plan = plan_tune(
+        profile,
+        copyable=free_string_properties(spec.decode_schema),
+        train_pairs=len(train),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        learning_rate=config.learning_rate,
+        patience=config.patience,
+        budget_seconds=config.budget,
+        verbatim=verbatim,
+        synthetic_values=config.synthetic_values,
+        swap_enums=config.swap_enums,
+    )
+    return Inspection(spec, pairs, train, held_out, profile, plan)
 
 
 def tune(
@@ -66,6 +118,12 @@ def tune(
     """Fine-tune a LoRA for ``schema`` on ``train_path`` (JSONL of ``{"text", "output"}`` or
     ``{"text", "gold"}``) and export it as a llama.cpp adapter.
 
+    Settings ``config`` leaves as ``None`` are chosen from the data (``inspect_data``); the
+    choices and their reasons go to ``progress`` and the manifest. A seeded slice of the pairs
+    (``config.validation_share``) is held out: validation loss there picks the checkpoint, and
+    the new adapter's extraction of it is scored per field at the end (``TuneResult.held_out``,
+    the table ``extractly eval`` prints).
+
     ``safeguards`` must match the Extractor's (default ``Safeguards()``): they shape the decode
     schema, hence the training target and the registry key.
     """
@@ -74,39 +132,48 @@ def tune(
 
     started = time.monotonic()
     config = config or TuneConfig()
-    spec = load_schema(schema, safeguards or Safeguards())
-    pairs = read_pairs(train_path, spec)  # validate everything before the slow part
+    safeguards = safeguards or Safeguards()
+    found = inspect_data(schema, train_path, config, safeguards)
+    spec, plan = found.spec, found.plan
+    if progress is not None:
+        for line in plan.summary():
+            progress(line)
     model_path = resolve_model_path(model)
     llama = load_model(model_path)
     tokenizer = tokenizer_for(llama)
-    copied = verbatim_fields(spec, True if config.verbatim else None)
     constraint = compile_constraint(
-        spec.decode_schema, tokenizer, allow_post_checks=True, verbatim_fields=copied
+        spec.decode_schema, tokenizer, allow_post_checks=True, verbatim_fields=plan.verbatim
     )
-    trained = synthesize_values(pairs, spec.decode_schema, config.synthetic_values, config.seed)
-    encoded = encode(
-        trained, spec, llama.tokenize, llama.bos if llama.add_bos else None, constraint, tokenizer
+    trained = synthesize_values(
+        found.train, spec.decode_schema, plan.synthetic_share, config.seed,
+        fields=plan.synthetic_fields, enums=plan.swap_enums,
     )
+    bos = llama.bos if llama.add_bos else None
+    encoded = encode(trained, spec, llama.tokenize, bos, constraint, tokenizer)
+    encoded_val = encode(found.held_out, spec, llama.tokenize, bos, constraint, tokenizer)
     base_sha = file_sha256(model_path)
+    budget = plan.schedule.budget_seconds
+    reserve = _report_seconds(len(found.held_out)) if config.held_out_report else 0.0
+    deadline = None if budget is None else started + budget - reserve - EXPORT_SECONDS
     with warnings.catch_warnings():
         # transformers deprecations fired from inside its own code are not the caller's to fix
         warnings.simplefilter("ignore", FutureWarning)
         base = load_base(model_path, base_sha)
-        outcome = train_lora(base, encoded, config, progress=progress)
+        outcome = train_lora(
+            base, encoded, encoded_val, config, plan.schedule, deadline=deadline,
+            progress=progress,
+        )
+    del base
     info = {
         "data_file": str(train_path),
-        "data_sha256": data_hash(pairs),
-        "pairs": len(pairs),
-        "verbatim": list(copied),
+        "data_sha256": data_hash(found.pairs),
+        "pairs": len(found.pairs),
+        "verbatim": list(plan.verbatim),
         "prompt_template": PROMPT_TEMPLATE,
-        "metrics": outcome.metrics
-        | {
-            # the whole call: model load, tokenization, training; RSS is this process's peak
-            "wall_seconds": round(time.monotonic() - started, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        },
+        "data_profile": found.profile.to_json(),
+        "plan": plan.to_json(),
+        "metrics": outcome.metrics,
     }
-    manifest = make_manifest(spec, base_sha, info)
     out = Path(out_dir) if out_dir is not None else Path(train_path).with_suffix(".adapter")
     out.mkdir(parents=True, exist_ok=True)
     adapter = write_adapter(
@@ -115,6 +182,57 @@ def tune(
         alpha=config.alpha,
         metadata={"schema_fingerprint": spec.fingerprint, "base_model_sha256": base_sha},
     )
+    held_out = None
+    if config.held_out_report and found.held_out:
+        held_out = score_held_out(schema, adapter, model_path, safeguards, plan.verbatim,
+                                  found.held_out)
+        info["held_out"] = _held_out_json(held_out)
+        if progress is not None:
+            progress(f"tune: the new adapter on the {len(found.held_out)} held-out pairs:\n"
+                     + held_out.format_table())
+    info["metrics"] = outcome.metrics | {
+        # the whole call: reading, model load, tokenization, training, held-out extraction;
+        # RSS is this process's peak
+        "wall_seconds": round(time.monotonic() - started, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    manifest = make_manifest(spec, base_sha, info)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     registered = register(spec, model_path, adapter, info) if register_adapter else None
-    return TuneResult(adapter=adapter, registered=registered, manifest=manifest)
+    return TuneResult(adapter=adapter, registered=registered, manifest=manifest,
+                      held_out=held_out)
+
+
+EXPORT_SECONDS = 15.0
+"""Writing the adapter and the manifest, kept out of the training budget."""
+
+
+def _report_seconds(held_out: int) -> float:
+    """Time kept from the training budget for extracting the held-out slice (a generous
+    2 s a document plus loading)."""
+    return 10.0 + 2.0 * held_out
+
+
+def score_held_out(
+    schema: type[BaseModel] | Mapping[str, Any],
+    adapter: Path,
+    model_path: Path,
+    safeguards: Safeguards,
+    verbatim: tuple[str, ...],
+    pairs: list[Pair],
+) -> EvalReport:
+    """Extract ``pairs`` with ``adapter`` as an Extractor using it would (only the text, the
+    tuned fields copied) and score them per field, as ``extractly eval`` does."""
+    from ..evaluation import GoldRow, evaluate
+    from ..extractor import Extractor
+
+    rows = [GoldRow(text=p.text, gold=json.loads(p.target), where=p.where) for p in pairs]
+    with Extractor(
+        schema, adapter=adapter, model=model_path, safeguards=safeguards, verbatim=list(verbatim)
+    ) as extractor:
+        return evaluate(extractor, rows)
+
+
+def _held_out_json(report: EvalReport) -> dict[str, Any]:
+    data = report.to_json()
+    return {k: data[k] for k in ("n", "valid_rate", "exact_match", "micro", "fields")}

@@ -34,6 +34,7 @@ from typing import Any
 
 from ..prompt import compact_json
 from .dataset import Pair
+from .profile import free_string_fields, occurs, string_enum_fields, word_pattern
 
 CONNECTORS = ("by", "of", "and", "on", "at", "de", "upon", "&")
 """Lower-case words that join the words of a name."""
@@ -41,29 +42,26 @@ CONNECTOR_SHARE = 0.5
 """Share of multi-word synthetic values that get a connector."""
 
 
-def free_string_fields(decode_schema: Mapping[str, Any]) -> list[str]:
-    """Top-level properties whose value is free text (possibly nullable)."""
-    out = []
-    for name, sub in (decode_schema.get("properties") or {}).items():
-        options = sub.get("anyOf", [sub]) if isinstance(sub, Mapping) else []
-        strings = [o for o in options if isinstance(o, Mapping) and o.get("type") == "string"]
-        if len(strings) != 1 or any(isinstance(o, Mapping) and "enum" in o for o in options):
-            continue
-        if any(k in strings[0] for k in ("enum", "const", "pattern", "format")):
-            continue
-        out.append(name)
-    return out
-
-
 def synthesize_values(
-    pairs: Sequence[Pair], decode_schema: Mapping[str, Any], share: float, seed: int = 0
+    pairs: Sequence[Pair],
+    decode_schema: Mapping[str, Any],
+    share: float,
+    seed: int = 0,
+    *,
+    fields: Sequence[str] | None = None,
+    enums: Sequence[str] | None = None,
 ) -> list[Pair]:
     """``pairs`` with ``share`` of them (chosen with ``seed``) rewritten with synthetic values
-    of their free-text fields; the others unchanged, order kept."""
+    of the free-text ``fields`` and swapped values of the string ``enums`` (default: every
+    eligible one); the others unchanged, order kept."""
     if share <= 0 or not pairs:
         return list(pairs)
-    fields = free_string_fields(decode_schema)
-    enums = enum_fields(decode_schema)
+    eligible = free_string_fields(decode_schema)
+    fields = eligible if fields is None else [f for f in eligible if f in fields]
+    swappable = enum_fields(decode_schema)
+    enum_values = {
+        f: vs for f, vs in swappable.items() if enums is None or f in enums
+    }
     objects = [json.loads(p.target) for p in pairs]
     words = {f: _word_pools([o.get(f) for o in objects]) for f in fields}
     known = {f: {o.get(f) for o in objects} for f in fields}
@@ -77,31 +75,23 @@ def synthesize_values(
         text = pair.text
         for f in fields:
             value = obj.get(f)
-            if not isinstance(value, str) or not _occurs(value, text):
+            if not isinstance(value, str) or not occurs(value, text):
                 continue
             new = _synthetic(value, words[f], known[f], rng)
-            if new is None or _occurs(new, text):
+            if new is None or occurs(new, text):
                 continue
-            text = re.sub(_pattern(value), new.replace("\\", "\\\\"), text)
+            text = re.sub(word_pattern(value), new.replace("\\", "\\\\"), text)
             obj = {**obj, f: new}
-        for f, values in enums.items():
+        for f, values in enum_values.items():
             text, obj = _swap_enum(text, obj, f, values, rng)
-        out.append(Pair(text=text, target=compact_json(obj)))
+        out.append(Pair(text=text, target=compact_json(obj), where=pair.where))
     return out
 
 
 def enum_fields(decode_schema: Mapping[str, Any]) -> dict[str, list[str]]:
     """Top-level properties with a string enum (possibly nullable) of two or more values whose
     values belong to no other such property: field -> its string values."""
-    found: dict[str, list[str]] = {}
-    for name, sub in (decode_schema.get("properties") or {}).items():
-        options = sub.get("anyOf", [sub]) if isinstance(sub, Mapping) else []
-        values = [
-            v for o in options if isinstance(o, Mapping) for v in o.get("enum", [])
-            if isinstance(v, str) and v.strip()
-        ]
-        if len(values) >= 2:
-            found[name] = values
+    found = string_enum_fields(decode_schema)
     shared = {v.lower() for f, vs in found.items() for g, ws in found.items() if f != g
               for v in vs if v.lower() in {w.lower() for w in ws}}
     return {f: vs for f, vs in found.items() if not {v.lower() for v in vs} & shared}
@@ -113,7 +103,7 @@ def _swap_enum(
     value = obj.get(field)
     if not isinstance(value, str) or value not in values:
         return text, obj
-    pattern = re.compile(_pattern(value), re.IGNORECASE)
+    pattern = re.compile(word_pattern(value), re.IGNORECASE)
     spots = list(pattern.finditer(text))
     if len(spots) != 1:
         return text, obj  # not said, or said twice: which one is the field's is unclear
@@ -159,11 +149,3 @@ def _synthetic(
         if new not in known and new != value:
             return new
     return None
-
-
-def _pattern(value: str) -> str:
-    return r"(?<!\w)" + re.escape(value) + r"(?!\w)"
-
-
-def _occurs(value: str, text: str) -> bool:
-    return bool(value.strip()) and re.search(_pattern(value), text) is not None

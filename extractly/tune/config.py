@@ -12,29 +12,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+AUTO: Literal["auto"] = "auto"
+
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass(frozen=True)
 class TuneConfig:
+    """A tune's settings. ``None`` (``"auto"`` for the budget) means: chosen from the data by
+    ``plan.plan_tune``, which records the choice and its reason in the manifest."""
+
     rank: int = 8
     alpha: int = 16
-    learning_rate: float = 2e-3
-    epochs: int = 3
+    learning_rate: float | None = None
+    epochs: int | None = None
     batch_size: int = 8
     max_steps: int | None = None
     """Stop after this many optimizer steps (for smoke tests)."""
     validation_share: float = 0.1
     eval_every: int | None = None
     """Steps between validation passes; default once per epoch (at least every 25 steps)."""
-    patience: int = 2
+    patience: int | None = None
     """Stop when validation loss has not improved for this many passes."""
+    budget: float | Literal["auto"] | None = AUTO
+    """Seconds for the whole tune (``None``: no limit); the schedule is shortened to fit once
+    step times are known. ``"auto"``: ``plan.DEFAULT_BUDGET``."""
     max_seq_len: int = 512
     seed: int = 0
     threads: int | None = None
     """torch threads; default ``settings.thread_count()`` ($EXTRACTLY_THREADS, else all cores)."""
     target_modules: tuple[str, ...] = TARGET_MODULES
-    synthetic_values: float = 0.0
+    synthetic_values: float | None = None
     """Share of pairs whose free-text values are replaced by synthetic ones (``augment.py``):
     for train data that names few distinct entities, so the tune learns to copy them."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
@@ -43,11 +51,17 @@ class TuneConfig:
     """Sequences per forward/backward pass; a batch's gradient is accumulated over its micro
     batches (weighted by their chosen tokens, so it equals the whole batch's). Bounds the
     activations kept for the backward pass: peak RSS, not the result."""
-    verbatim: bool = False
-    """Tune for verbatim extraction of every top-level free string (``extractly.verbatim``):
+    swap_enums: bool | None = None
+    """Swap string enum values (text and target) in the synthetic pairs: ``True`` every enum,
+    ``False`` none, ``None`` the enums with values rare in the data."""
+    verbatim: bool | tuple[str, ...] | None = None
+    """Tune for verbatim extraction (``extractly.verbatim``) of these fields (``True``: every
+    top-level free string; ``None``: those whose gold values are found in the text):
     the target is replayed through the verbatim constraint, so a value's tokens are chosen
     among the words of the text and the loss there skips the full output head. Extractors
     using the adapter copy those fields too (the manifest lists them)."""
+    held_out_report: bool = True
+    """Extract the held-out slice with the new adapter and report per-field F1."""
 
 
 Progress = Callable[[str], None]

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
@@ -37,6 +37,8 @@ class Pair:
     text: str
     target: str
     """The compact JSON the decoder should write for ``text``."""
+    where: str = field(default="", compare=False)
+    """Where the pair came from (``file:line``), for messages."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def make_pair(text: str, output: Any, spec: SchemaSpec, *, where: str = "pair") 
             f"{where}: the output does not fit the schema at {at}: {err.message}. Fix or drop "
             "this line."
         )
-    return Pair(text=text, target=compact_json(value))
+    return Pair(text=text, target=compact_json(value), where=where)
 
 
 def encode(

@@ -41,6 +41,7 @@ from ..progress import ProgressBar
 from ..settings import thread_count
 from .config import Progress, TuneConfig, stderr_progress
 from .dataset import Encoded
+from .plan import Schedule
 
 
 @dataclass
@@ -85,23 +86,19 @@ def base_dtype(precision: str) -> Any:
     return torch.float32
 
 
-def split(data: Sequence[Encoded], share: float, seed: int) -> tuple[list[Encoded], list[Encoded]]:
-    """Seeded train/validation split; validation gets at least one pair when there are >= 2."""
-    order = list(range(len(data)))
-    random.Random(seed).shuffle(order)
-    n_val = min(len(data) - 1, max(1, round(len(data) * share))) if len(data) >= 2 else 0
-    val = [data[i] for i in order[:n_val]]
-    train = [data[i] for i in order[n_val:]]
-    return train, val
-
-
 def train_lora(
     base: Any,
-    data: Sequence[Encoded],
+    train: Sequence[Encoded],
+    val: Sequence[Encoded],
     config: TuneConfig,
+    schedule: Schedule,
     *,
+    deadline: float | None = None,
     progress: Progress | None = stderr_progress,
 ) -> TrainOutcome:
+    """Train a LoRA on ``train``, validating on ``val`` every ``schedule.eval_every`` steps
+    (the best checkpoint is kept). ``deadline`` (``time.monotonic()``): once step times are
+    known the schedule is shortened so that training ends by then."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -110,8 +107,8 @@ def train_lora(
     torch.manual_seed(config.seed)
     say = _Reporter(progress)
 
-    data = [_clip(e, config.max_seq_len) for e in data]
-    train, val = split(data, config.validation_share, config.seed)
+    train = [_clip(e, config.max_seq_len) for e in train]
+    val = [_clip(e, config.max_seq_len) for e in val]
     lora_config = LoraConfig(
         r=config.rank,
         lora_alpha=int(config.alpha),
@@ -123,31 +120,34 @@ def train_lora(
     model = get_peft_model(base, lora_config)  # LoRA matrices stay float32 (peft's default)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(params, lr=schedule.learning_rate, weight_decay=0.0)
     steps_per_epoch = max(1, math.ceil(len(train) / config.batch_size))
-    total = steps_per_epoch * config.epochs
+    planned = steps_per_epoch * schedule.epochs
     if config.max_steps is not None:
-        total = min(total, config.max_steps)
-    eval_every = config.eval_every or min(steps_per_epoch, 25)
+        planned = min(planned, config.max_steps)
+    plan = _Steps(planned)
+    eval_every = config.eval_every or schedule.eval_every
+    warmup = max(1, planned // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / max(1, total // 10)) * max(0.0, 1 - s / total)
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / plan.total)
     )
     rng = random.Random(config.seed)
     inner = model.get_base_model()
 
     best = math.inf
+    best_step = 0
     best_state = _lora_state(model)
     stale = 0
     step = 0
     losses: list[float] = []
     history: list[dict[str, float]] = []
     start = time.monotonic()
-    stopped_early = False
-    while step < total and not stopped_early:
+    stopped: str | None = None
+    while step < plan.total and stopped is None:
         order = list(range(len(train)))
         rng.shuffle(order)
         for i in range(0, len(order), config.batch_size):
-            if step >= total:
+            if step >= plan.total:
                 break
             batch = [train[j] for j in order[i : i + config.batch_size]]
             optimizer.zero_grad(set_to_none=True)
@@ -157,38 +157,73 @@ def train_lora(
             scheduler.step()
             step += 1
             losses.append(float(loss.detach()))
-            say.step(step, total, losses[-1], time.monotonic() - start)
-            if val and (step % eval_every == 0 or step == total):
+            say.step(step, plan.total, losses[-1], time.monotonic() - start)
+            if val and (step % eval_every == 0 or step == plan.total):
                 val_loss = _evaluate(inner, val, config.batch_size)
                 history.append({"step": step, "train_loss": losses[-1], "val_loss": val_loss})
                 shown = min(best, val_loss)
                 say(f"tune: step {step} validation loss {val_loss:.4f} (best {shown:.4f})")
                 if val_loss < best - 1e-4:
-                    best, stale = val_loss, 0
+                    best, best_step, stale = val_loss, step, 0
                     best_state = _lora_state(model)
                 else:
                     stale += 1
-                    if stale >= config.patience:
+                    if stale >= schedule.patience:
                         say(f"tune: early stop at step {step} (no improvement in {stale} passes)")
-                        stopped_early = True
+                        stopped = "early"
                         break
+            if deadline is not None and step >= 3:
+                fits = plan.fit(step, time.monotonic() - start, deadline - time.monotonic(),
+                                eval_every)
+                if fits is not None:
+                    say(fits)
+                    say.retotal(plan.total)
+                if step >= plan.total and plan.total < planned:
+                    stopped = "budget"
+                    break
     say.close()
     if not val:
         best_state = _lora_state(model)
     metrics: dict[str, Any] = {
         "steps": step,
+        "planned_steps": planned,
+        "best_step": best_step if val else step,
         "train_pairs": len(train),
         "validation_pairs": len(val),
         "final_train_loss": losses[-1] if losses else None,
         "best_validation_loss": None if best == math.inf else best,
-        "stopped_early": stopped_early,
+        "stopped_early": stopped == "early",
+        "stopped_by_budget": stopped == "budget",
         "seconds": round(time.monotonic() - start, 1),
         "threads": threads,
         "history": history,
         "config": {k: v for k, v in asdict(config).items() if k != "target_modules"}
-        | {"target_modules": list(config.target_modules)},
+        | {"target_modules": list(config.target_modules)}
+        | {"schedule": asdict(schedule)},
     }
     return TrainOutcome(lora=best_state, metrics=metrics)
+
+
+class _Steps:
+    """The planned number of steps, shortened to meet a deadline once step times are known."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.told = False
+
+    def fit(self, step: int, elapsed: float, left: float, eval_every: int) -> str | None:
+        """Shorten ``total`` so the remaining steps (at the mean time a step has taken so far,
+        validation included) end within ``left`` seconds; a message the first time."""
+        per_step = elapsed / step
+        affordable = step + max(0, math.floor(left / per_step))
+        if affordable >= self.total:
+            return None
+        self.total = max(step, affordable)
+        if self.told:
+            return None
+        self.told = True
+        return (f"tune: the time budget allows {self.total} steps ({per_step:.1f} s a step); "
+                "the schedule is shortened to end within it")
 
 
 class _Reporter:
@@ -217,6 +252,10 @@ class _Reporter:
             self.bar.write(line)
         elif self.progress is not None:
             self.progress(line)
+
+    def retotal(self, total: int) -> None:
+        if self.bar is not None:
+            self.bar.set_total(total)
 
     def close(self) -> None:
         if self.bar is not None:
