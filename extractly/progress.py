@@ -64,6 +64,11 @@ class ProgressBar:
         """Count ``step`` more units done."""
         self.update(self._bar.n + step, **status)
 
+    @property
+    def total(self) -> int | None:
+        total: int | None = self._bar.total
+        return total
+
     def set_total(self, total: int | None) -> None:
         """Change the number of units expected (a schedule shortened to fit a time budget)."""
         self._bar.total = total

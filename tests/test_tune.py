@@ -281,3 +281,41 @@ def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
     assert values[0] == pytest.approx(values[1], rel=1e-5)
     for whole, split in zip(*grads, strict=True):
         assert torch.allclose(whole, split, rtol=1e-3, atol=1e-6)
+
+
+def test_the_manifest_records_what_the_data_showed_and_what_was_chosen(tmp_path: Path) -> None:
+    """A real (two-step) tune on the made-up orders: each detector's finding and the choice it
+    led to are in the manifest, the plan is printed, the held-out slice is extracted with the
+    new adapter and scored per field, and an Extractor using the adapter copies the fields the
+    plan chose."""
+    from tests.support.orders import ORDER_SCHEMA, write_orders
+
+    train = write_orders(tmp_path / "orders.jsonl", 30)
+    lines: list[str] = []
+    result = tune(ORDER_SCHEMA, train, out_dir=tmp_path / "out",
+                  config=TuneConfig(max_steps=2, batch_size=4), register_adapter=False,
+                  progress=lines.append)
+    manifest = result.manifest
+    assert manifest == json.loads((tmp_path / "out" / "manifest.json").read_text())
+    found = manifest["data_profile"]["fields"]
+    assert found["customer"]["verbatim_share"] == 1.0 and found["customer"]["distinct"] == 4
+    assert found["date"]["verbatim_share"] == 0.0
+    assert found["size"]["value_counts"] == {"small": 16, "medium": 14, "large": 2}
+    assert found["gift_note"]["null_share"] > 0.95
+    assert manifest["data_profile"]["duplicates"] == [[f"{train}:1", f"{train}:31"]]
+    choices = {c["setting"]: c for c in manifest["plan"]["choices"]}
+    assert choices["verbatim"]["value"] == ["customer", "city", "gift_note"]
+    assert choices["synthetic_values"]["value"] == 0.5
+    assert "customer (4 values" in choices["synthetic_values"]["reason"]
+    assert choices["swap_enums"]["value"] == ["size"]
+    assert choices["epochs"]["source"] == "data"
+    assert manifest["verbatim"] == ["customer", "city", "gift_note"]
+    assert any("gift_note is null" in w for w in manifest["plan"]["warnings"])
+    assert "tune: verbatim = [\"customer\", \"city\", \"gift_note\"] (data)" in lines
+    held_out = manifest["held_out"]
+    assert held_out["n"] == 3 and list(held_out["fields"]) == list(ORDER_SCHEMA["properties"])
+    assert result.held_out is not None and result.held_out.n == 3
+    table = next(line for line in lines if "held-out" in line)
+    assert "field" in table and "customer" in table and "(micro)" in table
+    with Extractor(ORDER_SCHEMA, adapter=result.adapter) as ex:
+        assert ex.verbatim == ("customer", "city", "gift_note")

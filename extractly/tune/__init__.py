@@ -128,9 +128,10 @@ def tune(
     schema, hence the training target and the registry key.
     """
     from ..engine.llama import load_model
-    from .train import load_base, train_lora
+    from .train import load_base, load_torch, train_lora
 
     started = time.monotonic()
+    load_torch()  # before llama.cpp sets its OpenMP wait policy: torch's threads keep spinning
     config = config or TuneConfig()
     safeguards = safeguards or Safeguards()
     found = inspect_data(schema, train_path, config, safeguards)

@@ -173,13 +173,20 @@ def free_string_fields(decode_schema: Mapping[str, Any]) -> list[str]:
     out = []
     for name, sub in (decode_schema.get("properties") or {}).items():
         options = sub.get("anyOf", [sub]) if isinstance(sub, Mapping) else []
-        strings = [o for o in options if isinstance(o, Mapping) and o.get("type") == "string"]
+        strings = [o for o in options if isinstance(o, Mapping) and _is_string(o.get("type"))]
         if len(strings) != 1 or any(isinstance(o, Mapping) and "enum" in o for o in options):
             continue
         if any(k in strings[0] for k in ("enum", "const", "pattern", "format")):
             continue
         out.append(name)
     return out
+
+
+def _is_string(kind: Any) -> bool:
+    """``type`` is ``"string"`` or ``["string", "null"]``."""
+    if isinstance(kind, list):
+        return "string" in kind and set(kind) <= {"string", "null"}
+    return bool(kind == "string")
 
 
 def string_enum_fields(decode_schema: Mapping[str, Any]) -> dict[str, list[str]]:
