@@ -25,12 +25,13 @@ from pydantic import BaseModel
 from ..adapter_registry import make_manifest, register
 from ..constraint import compile_constraint
 from ..engine.tokenizer import tokenizer_for
-from ..errors import TuneDataError
+from ..errors import ExtractlyError, SchemaError, TuneDataError
 from ..model_files import file_sha256, resolve_model_path
 from ..prompt import document_frame
 from ..schema import SchemaSpec, load_schema
 from ..settings import Safeguards
 from ..verbatim import free_string_properties
+from ..verbatim import plan as plan_verbatim
 from .augment import synthesize_values
 from .config import Progress, TuneConfig, stderr_progress
 from .dataset import Pair, data_hash, encode, read_pairs
@@ -90,7 +91,7 @@ def inspect_data(
     verbatim = config.verbatim
     plan = plan_tune(
         profile,
-        copyable=free_string_properties(spec.decode_schema),
+        copyable=copyable_fields(spec),
         train_pairs=len(train),
         batch_size=config.batch_size,
         epochs=config.epochs,
@@ -102,6 +103,18 @@ def inspect_data(
         swap_enums=config.swap_enums,
     )
     return Inspection(spec, pairs, train, held_out, profile, plan)
+
+
+def copyable_fields(spec: SchemaSpec) -> tuple[str, ...]:
+    """The fields a verbatim constraint can hold in ``spec``'s decode schema: its top-level
+    free strings, or none when the schema cannot have verbatim fields at all (a root that is
+    not an object, or the ``all_keys_present`` safeguard turned off)."""
+    names = free_string_properties(spec.decode_schema)
+    try:
+        plan_verbatim(spec.decode_schema, names)
+    except SchemaError:
+        return ()
+    return names
 
 
 def tune(
@@ -185,12 +198,18 @@ def tune(
     )
     held_out = None
     if config.held_out_report and found.held_out:
-        held_out = score_held_out(schema, adapter, model_path, safeguards, plan.verbatim,
-                                  found.held_out)
-        info["held_out"] = _held_out_json(held_out)
-        if progress is not None:
-            progress(f"tune: the new adapter on the {len(found.held_out)} held-out pairs:\n"
-                     + held_out.format_table())
+        try:
+            held_out = score_held_out(schema, adapter, model_path, safeguards, plan.verbatim,
+                                      found.held_out)
+        except ExtractlyError as exc:  # the adapter is written: report, never lose the tune
+            info["held_out_error"] = f"{type(exc).__name__}: {exc}"
+            if progress is not None:
+                progress(f"tune: the held-out slice could not be extracted ({exc})")
+        else:
+            info["held_out"] = _held_out_json(held_out)
+            if progress is not None:
+                progress(f"tune: the new adapter on the {len(found.held_out)} held-out pairs:\n"
+                         + held_out.format_table())
     info["metrics"] = outcome.metrics | {
         # the whole call: reading, model load, tokenization, training, held-out extraction;
         # RSS is this process's peak

@@ -151,7 +151,7 @@ def plan_tune(
     choices: list[Choice] = []
     copied = _choose_verbatim(profile, copyable, verbatim, choices)
     share, synthetic_fields, swap = _choose_augmentation(
-        profile, copied, copyable, synthetic_values, swap_enums, choices
+        profile, copied, synthetic_values, swap_enums, choices
     )
     schedule = _choose_schedule(
         train_pairs, batch_size, epochs, learning_rate, patience, budget_seconds, choices
@@ -200,7 +200,6 @@ def _choose_verbatim(
 def _choose_augmentation(
     profile: DataProfile,
     copied: tuple[str, ...],
-    copyable: Sequence[str],
     synthetic_values: float | None,
     swap_enums: bool | None,
     choices: list[Choice],
@@ -239,7 +238,8 @@ def _choose_augmentation(
         choices.append(Choice("swap_enums", list(swap), "data", reason))
     if synthetic_values is not None:
         share = synthetic_values
-        synthetic_fields = tuple(copyable) if share > 0 else ()
+        free = tuple(n for n, f in fields.items() if f.kind == "free")
+        synthetic_fields = free if share > 0 else ()
         choices.append(Choice("synthetic_values", share, "flag", "given, for every free-text "
                               "field whose value is in the text"))
     else:
