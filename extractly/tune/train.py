@@ -137,9 +137,11 @@ def train_lora(
         planned = min(planned, config.max_steps)
     plan = Steps(planned)
     eval_every = config.eval_every or schedule.eval_every
-    warmup = max(1, planned // 10)
+    # warm-up over the first 10% and linear decay to 0 of the steps that will run: a plan cut
+    # to fit the budget gets a shorter warm-up too
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / plan.total)
+        optimizer,
+        lambda s: min(1.0, (s + 1) / max(1, plan.total // 10)) * max(0.0, 1 - s / plan.total),
     )
     rng = random.Random(config.seed)
     inner = model.get_base_model()
