@@ -14,6 +14,7 @@ import pytest
 
 from extractly.options import Safeguards
 from extractly.schema import load_schema
+from extractly.tune.config import TuneConfig
 from extractly.tune.dataset import Pair, make_pair
 from extractly.tune.plan import DEFAULT_BUDGET, parse_budget, plan_tune
 from extractly.tune.profile import drop_duplicates, profile_pairs
@@ -46,8 +47,8 @@ def test_each_detector_fires_on_the_data_built_to_trip_it() -> None:
     assert found.contradictions == [["orders.jsonl:2", "orders.jsonl:62"]]
     assert len(drop_duplicates(pairs)) == 61
 
-    plan = plan_tune(found, copyable=free_string_properties(spec.decode_schema),
-                     train_pairs=55, batch_size=8)
+    plan = plan_tune(found, TuneConfig(), copyable=free_string_properties(spec.decode_schema),
+                     train_pairs=55)
     assert plan.verbatim == ("customer", "city", "gift_note")  # not the ISO dates
     assert plan.synthetic_fields == ("customer",)  # few distinct names; towns never repeat
     assert plan.synthetic_share == 0.5
@@ -70,18 +71,17 @@ def test_each_detector_fires_on_the_data_built_to_trip_it() -> None:
 def test_a_flag_wins_over_the_data() -> None:
     pairs, spec = _pairs()
     found = profile_pairs(pairs, spec.decode_schema)
-    plan = plan_tune(
-        found, copyable=free_string_properties(spec.decode_schema), train_pairs=55,
-        batch_size=8, epochs=2, learning_rate=1e-3, patience=1, budget_seconds=None,
-        verbatim=False, synthetic_values=0.0, swap_enums=False,
-    )
+    given = TuneConfig(epochs=2, learning_rate=1e-3, patience=1, budget=None, verbatim=False,
+                       synthetic_values=0.0, swap_enums=False)
+    plan = plan_tune(found, given, copyable=free_string_properties(spec.decode_schema),
+                     train_pairs=55)
     assert plan.verbatim == () and plan.synthetic_share == 0.0 and plan.swap_enums == ()
     assert plan.schedule.epochs == 2 and plan.schedule.learning_rate == 1e-3
     assert plan.schedule.patience == 1 and plan.schedule.budget_seconds is None
     assert {c.source for c in plan.choices} == {"flag"}
     # --synthetic-values alone keeps its old meaning: every free field, every enum
-    old = plan_tune(found, copyable=free_string_properties(spec.decode_schema),
-                    train_pairs=55, batch_size=8, synthetic_values=0.5, verbatim=True)
+    old = plan_tune(found, TuneConfig(synthetic_values=0.5, verbatim=True),
+                    copyable=free_string_properties(spec.decode_schema), train_pairs=55)
     assert old.synthetic_fields == ("customer", "city", "date", "gift_note")
     assert old.swap_enums == ("size",)
 
@@ -90,7 +90,7 @@ def test_a_large_data_set_gets_fewer_epochs() -> None:
     pairs, spec = _pairs()
     found = profile_pairs(pairs, spec.decode_schema)
     copyable = free_string_properties(spec.decode_schema)
-    epochs = [plan_tune(found, copyable=copyable, train_pairs=n, batch_size=8).schedule.epochs
+    epochs = [plan_tune(found, TuneConfig(), copyable=copyable, train_pairs=n).schedule.epochs
               for n in (100, 270, 540, 1400)]
     assert epochs == [10, 6, 3, 3]
 

@@ -88,20 +88,7 @@ def inspect_data(
     pairs = read_pairs(train_path, spec)  # validate everything before the slow part
     profile = profile_pairs(pairs, spec.decode_schema)
     train, held_out = split(drop_duplicates(pairs), config.validation_share, config.seed)
-    verbatim = config.verbatim
-    plan = plan_tune(
-        profile,
-        copyable=copyable_fields(spec),
-        train_pairs=len(train),
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        learning_rate=config.learning_rate,
-        patience=config.patience,
-        budget_seconds=config.budget,
-        verbatim=verbatim,
-        synthetic_values=config.synthetic_values,
-        swap_enums=config.swap_enums,
-    )
+    plan = plan_tune(profile, config, copyable=copyable_fields(spec), train_pairs=len(train))
     return Inspection(spec, pairs, train, held_out, profile, plan)
 
 

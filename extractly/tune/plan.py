@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .config import TuneConfig
 from .profile import DataProfile
 
 VERBATIM_SHARE = 0.9
@@ -133,28 +134,22 @@ def parse_budget(text: str) -> float | None:
 
 def plan_tune(
     profile: DataProfile,
+    config: TuneConfig,
     *,
     copyable: Sequence[str],
     train_pairs: int,
-    batch_size: int,
-    epochs: int | None = None,
-    learning_rate: float | None = None,
-    patience: int | None = None,
-    budget_seconds: float | Literal["auto"] | None = "auto",
-    verbatim: bool | Sequence[str] | None = None,
-    synthetic_values: float | None = None,
-    swap_enums: bool | None = None,
 ) -> TunePlan:
-    """The settings for a tune on data with ``profile``; an argument other than ``None``
-    (``"auto"`` for the budget) is the user's and wins. ``copyable``: the fields the verbatim
-    constraint can hold (``verbatim.free_string_properties``)."""
+    """The settings for a tune on data with ``profile``; a setting ``config`` gives (not
+    ``None``, not ``"auto"`` for the budget) is the user's and wins. ``copyable``: the fields
+    the verbatim constraint can hold; ``train_pairs``: how many pairs are trained on."""
     choices: list[Choice] = []
-    copied = _choose_verbatim(profile, copyable, verbatim, choices)
+    copied = _choose_verbatim(profile, copyable, config.verbatim, choices)
     share, synthetic_fields, swap = _choose_augmentation(
-        profile, copied, synthetic_values, swap_enums, choices
+        profile, copied, config.synthetic_values, config.swap_enums, choices
     )
     schedule = _choose_schedule(
-        train_pairs, batch_size, epochs, learning_rate, patience, budget_seconds, choices
+        train_pairs, config.batch_size, config.epochs, config.learning_rate, config.patience,
+        config.budget, choices,
     )
     return TunePlan(
         schedule=schedule,
