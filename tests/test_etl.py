@@ -22,7 +22,7 @@ from extractly.etl.sink import JsonlSink
 from tests.support.etl_input import BAD_LINES, SCHEMA, input_lines
 
 ROOT = Path(__file__).resolve().parents[1]
-N_ROWS = 300
+N_ROWS = 150
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +165,10 @@ def test_retry_failed_moves_fixed_rows_to_the_output(job: Path, reference: dict[
     assert len(out_ids) == len(set(out_ids)) == 4 and len(failed_ids) == len(BAD_LINES) - 1
 
 
-LOCK_SLICE = slice(92, 108)
-"""15 good rows and the "empty" one (input line 101): small, and a dead letter among them."""
+EMPTY_AT = 2 * N_ROWS // (len(BAD_LINES) + 1)
+"""Input line index of the "empty" row, the second of ``BAD_LINES`` (``input_lines``)."""
+LOCK_SLICE = slice(EMPTY_AT - 8, EMPTY_AT + 8)
+"""15 good rows and the "empty" one: small, and a dead letter among them."""
 
 
 @pytest.fixture(scope="module")

