@@ -17,8 +17,9 @@ fields, nulls included, equal after trimming) and whole-object exact match; plus
 per document (document tokens + cached prefix tokens) and seconds per document.
 
     python benchmarks/accuracy.py [--sets snips,e2e,usaddress] [--train snips=300,...]
-        [--test snips=700,...] [--base-docs N] [--plain | --epochs 3 --learning-rate 2e-3
-        --patience 2 --synthetic-values SHARE --tune-verbatim] [--verbatim] [--reuse]
+        [--test snips=700,...] [--base-docs N] [--plain [--plain-with FLAGS] | --epochs 3
+        --learning-rate 2e-3 --patience 2 --synthetic-values SHARE --tune-verbatim] [--verbatim]
+        [--reuse]
         [--out FILE.json]
 
 ``--plain`` runs ``extractly tune`` with no flags: every setting chosen from the data. Without
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -165,7 +167,7 @@ def tune_flags(args: argparse.Namespace) -> list[str]:
     """The ``extractly tune`` flags of this run: none with ``--plain`` (every setting chosen
     from the data), else each setting spelled out (unset ones as the tune's old defaults)."""
     if args.plain:
-        return []
+        return shlex.split(args.plain_with)
     return [
         "--epochs", str(args.epochs), "--learning-rate", str(args.learning_rate),
         "--synthetic-values", str(args.synthetic_values),
@@ -203,6 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run `extractly tune` with no flags (settings chosen from the data); the tune "
         "flags below are then ignored",
+    )
+    ap.add_argument(
+        "--plain-with",
+        default="",
+        metavar="FLAGS",
+        help="with --plain: these `extractly tune` flags only, e.g. --plain-with=--no-verbatim "
+        "(one choice of the plan overridden, the rest still chosen from the data; the = keeps "
+        "argparse from reading the value as an option)",
     )
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--learning-rate", type=float, default=2e-3)
