@@ -27,7 +27,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import cli_adapters, cli_view
 from .cli_options import add_option_flags, options_from_args
@@ -37,6 +37,9 @@ from .extractor import Extractor
 from .schema_ref import load_schema_ref
 from .tune.config import TuneConfig as TuneDefaults
 from .tune.plan import DEFAULT_BUDGET, LEARNING_RATE, PATIENCE
+
+if TYPE_CHECKING:
+    from .tune import Inspection
 
 EXIT_LOCKED = 75
 """``extractly run``: another job holds the output's lock; nothing was written. 75 is sysexits'
@@ -186,6 +189,7 @@ def _tune(args: argparse.Namespace) -> int:
         verbatim=args.verbatim,
     )
     schema = None
+    found: Inspection | None = None
     try:
         schema = load_schema_ref(args.schema)
         if args.explain or args.plan_only:
@@ -205,7 +209,8 @@ def _tune(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        result = tune(schema, args.train, out_dir=args.out, model=args.model, config=config)
+        result = tune(schema, args.train, out_dir=args.out, model=args.model, config=config,
+                      inspection=found)
     except ExtractlyError as exc:
         return _fail(exc)
     print(json.dumps({"adapter": str(result.adapter), "registered": str(result.registered),

@@ -19,7 +19,7 @@ from extractly.evaluation import evaluate, gold_row
 from extractly.model_files import resolve_model_path
 from extractly.options import Safeguards
 from extractly.schema import load_schema
-from extractly.tune import TuneConfig, TuneDataError, tune
+from extractly.tune import TuneConfig, TuneDataError, inspect_data, tune
 from extractly.tune.dataset import read_pairs
 
 pytest.importorskip("peft")
@@ -292,11 +292,13 @@ def test_the_manifest_records_what_the_data_showed_and_what_was_chosen(tmp_path:
 
     train = write_orders(tmp_path / "orders.jsonl", 30)
     lines: list[str] = []
-    result = tune(ORDER_SCHEMA, train, out_dir=tmp_path / "out",
-                  config=TuneConfig(max_steps=2, batch_size=4), register_adapter=False,
-                  progress=lines.append)
+    config = TuneConfig(max_steps=2, batch_size=4)
+    inspected = inspect_data(ORDER_SCHEMA, train, config)  # as `--explain` does first
+    result = tune(ORDER_SCHEMA, train, out_dir=tmp_path / "out", config=config,
+                  register_adapter=False, progress=lines.append, inspection=inspected)
     manifest = result.manifest
     assert manifest == json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["plan"] == inspected.plan.to_json()
     found = manifest["data_profile"]["fields"]
     assert found["customer"]["verbatim_share"] == 1.0 and found["customer"]["distinct"] == 4
     assert found["date"]["verbatim_share"] == 0.0

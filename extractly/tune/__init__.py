@@ -114,6 +114,7 @@ def tune(
     safeguards: Safeguards | None = None,
     register_adapter: bool = True,
     progress: Progress | None = stderr_progress,
+    inspection: Inspection | None = None,
 ) -> TuneResult:
     """Fine-tune a LoRA for ``schema`` on ``train_path`` (JSONL of ``{"text", "output"}`` or
     ``{"text", "gold"}``) and export it as a llama.cpp adapter.
@@ -126,6 +127,9 @@ def tune(
 
     ``safeguards`` must match the Extractor's (default ``Safeguards()``): they shape the decode
     schema, hence the training target and the registry key.
+
+    ``inspection``: what ``inspect_data`` returned for these same arguments (the CLI's
+    ``--explain`` has already read and measured the file); ``None`` reads it here.
     """
     from ..engine.llama import load_model
     from .train import load_base, load_torch, train_lora
@@ -134,7 +138,7 @@ def tune(
     load_torch()  # before llama.cpp sets its OpenMP wait policy: torch's threads keep spinning
     config = config or TuneConfig()
     safeguards = safeguards or Safeguards()
-    found = inspect_data(schema, train_path, config, safeguards)
+    found = inspection or inspect_data(schema, train_path, config, safeguards)
     spec, plan = found.spec, found.plan
     if progress is not None:
         for line in plan.summary():
