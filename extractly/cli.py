@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     tun.add_argument("-o", "--out", required=True, help="directory for adapter.gguf")
     tun.add_argument("--model", help="base GGUF (default: the embedded Gemma 3 270M)")
     tun.add_argument("--epochs", type=int, default=None,
-                     help="default: chosen from the data (about 200 steps, 3-10 epochs)")
+                     help="default: chosen from the data (about 100 steps, 3-10 epochs)")
     tun.add_argument("--max-steps", type=int, default=None)
     tun.add_argument("--seed", type=int, default=0)
     tun.add_argument("--learning-rate", type=float, default=None,

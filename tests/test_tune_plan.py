@@ -92,7 +92,7 @@ def test_a_large_data_set_gets_fewer_epochs() -> None:
     copyable = free_string_properties(spec.decode_schema)
     epochs = [plan_tune(found, TuneConfig(), copyable=copyable, train_pairs=n).schedule.epochs
               for n in (100, 270, 540, 1400)]
-    assert epochs == [10, 6, 3, 3]
+    assert epochs == [8, 3, 3, 3]
 
 
 def test_budget_durations() -> None:
