@@ -299,6 +299,7 @@ def test_the_manifest_records_what_the_data_showed_and_what_was_chosen(tmp_path:
     manifest = result.manifest
     assert manifest == json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["plan"] == inspected.plan.to_json()
+    assert manifest["metrics"]["kept_step"] == manifest["metrics"]["steps"] == 2  # ran its plan
     found = manifest["data_profile"]["fields"]
     assert found["customer"]["verbatim_share"] == 1.0 and found["customer"]["distinct"] == 4
     assert found["date"]["verbatim_share"] == 0.0

@@ -18,7 +18,8 @@ The rules:
   where the text says the value once, so the tune sees every value.
 - **schedule**: enough epochs for about ``TARGET_STEPS`` optimizer steps (between
   ``MIN_EPOCHS`` and ``MAX_EPOCHS``), validation twice an epoch, early stopping after
-  ``PATIENCE`` passes without improvement (the best checkpoint is kept), and a wall-time
+  ``PATIENCE`` passes without improvement (then the best checkpoint is kept; a run that ends
+  its schedule keeps its last step), and a wall-time
   budget (``DEFAULT_BUDGET`` unless given) that shortens the schedule once step times are known.
 - **warnings** (no setting changes): fields almost always null, contradictory pairs.
   Duplicate pairs are dropped (the file is not touched).
@@ -274,8 +275,8 @@ def _choose_schedule(
         choices.append(Choice(
             "epochs", epochs, "data",
             f"{train_pairs} training pairs are {per_epoch} steps an epoch; about {TARGET_STEPS} "
-            f"steps wanted ({MIN_EPOCHS}-{MAX_EPOCHS} epochs), the best validation checkpoint "
-            "kept"))
+            f"steps wanted ({MIN_EPOCHS}-{MAX_EPOCHS} epochs); the last step is kept unless "
+            "validation stops the run early"))
     else:
         choices.append(Choice("epochs", epochs, "flag", "given"))
     if learning_rate is None:
@@ -288,7 +289,8 @@ def _choose_schedule(
     if patience is None:
         patience = PATIENCE
         choices.append(Choice(
-            "early_stopping", f"after {patience} validation passes without improvement",
+            "early_stopping",
+            f"after {patience} validation passes without improvement (then the best checkpoint)",
             "default", f"validation on the held-out slice every {eval_every} steps"))
     else:
         choices.append(Choice("early_stopping", f"after {patience} passes", "flag", "given"))

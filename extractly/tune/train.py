@@ -106,9 +106,15 @@ def train_lora(
     deadline: float | None = None,
     progress: Progress | None = stderr_progress,
 ) -> TrainOutcome:
-    """Train a LoRA on ``train``, validating on ``val`` every ``schedule.eval_every`` steps
-    (the best checkpoint is kept). ``deadline`` (``time.monotonic()``): once step times are
-    known the schedule is shortened so that training ends by then."""
+    """Train a LoRA on ``train``, validating on ``val`` every ``schedule.eval_every`` steps.
+    ``deadline`` (``time.monotonic()``): once step times are known the schedule is shortened so
+    that training ends by then.
+
+    Which weights are kept: the last step's when the schedule runs to its end (the learning rate
+    has decayed to 0 there), the best validation checkpoint's only when validation stopped the
+    run early. Picking the best checkpoint of a finished run on a small held-out slice picked
+    noise: on SNIPS (30 held-out pairs, 100 test documents) SearchScreeningEvent kept step 68 of
+    102 and scored 0.915 slot F1, against 0.967-0.969 for runs that kept their last step."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -193,12 +199,14 @@ def train_lora(
                     stopped = "budget"
                     break
     say.close()
-    if not val:
+    kept_step = best_step if val and stopped == "early" else step
+    if kept_step == step:
         best_state = _lora_state(model)
     metrics: dict[str, Any] = {
         "steps": step,
         "planned_steps": planned,
         "best_step": best_step if val else step,
+        "kept_step": kept_step,
         "train_pairs": len(train),
         "validation_pairs": len(val),
         "final_train_loss": losses[-1] if losses else None,
