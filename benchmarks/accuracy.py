@@ -237,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--tune-only", action="store_true", help="tune (and register), no scoring")
     ap.add_argument("--out", default="benchmarks/results/accuracy.json")
     args = ap.parse_args(argv)
+    if args.plain_with and not args.plain:
+        ap.error("--plain-with only applies with --plain (without it every flag is spelled out)")
     train_n = parse_counts(args.train, DEFAULT_TRAIN)
     test_n = parse_counts(args.test, DEFAULT_TEST)
     only = set(filter(None, args.schemas.split(",")))

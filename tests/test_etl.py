@@ -165,8 +165,8 @@ def test_retry_failed_moves_fixed_rows_to_the_output(job: Path, reference: dict[
     assert len(out_ids) == len(set(out_ids)) == 4 and len(failed_ids) == len(BAD_LINES) - 1
 
 
-EMPTY_AT = 2 * N_ROWS // (len(BAD_LINES) + 1)
-"""Input line index of the "empty" row, the second of ``BAD_LINES`` (``input_lines``)."""
+EMPTY_AT = input_lines(N_ROWS).index(BAD_LINES[1])
+"""Input line index of the "empty" row, the second of ``BAD_LINES``."""
 LOCK_SLICE = slice(EMPTY_AT - 8, EMPTY_AT + 8)
 """15 good rows and the "empty" one: small, and a dead letter among them."""
 
