@@ -22,6 +22,7 @@ from .errors import (
     ModelNotFoundError,
     OutputValidationError,
     SchemaError,
+    TeacherUnavailableError,
     TruncatedOutputError,
     UnsupportedSchemaError,
 )
@@ -31,6 +32,7 @@ from .result import Attempt, Extraction, Usage
 from .retry import RetryPolicy
 from .schema import EXAMPLES_KEY, Example
 from .settings import Safeguards, Sampling
+from .shadow import Shadow, ShadowStats
 
 __all__ = [
     "EXAMPLES_KEY",
@@ -63,6 +65,9 @@ __all__ = [
     "Safeguards",
     "Sampling",
     "SchemaError",
+    "Shadow",
+    "ShadowStats",
+    "TeacherUnavailableError",
     "TruncatedOutputError",
     "UnsupportedSchemaError",
     "Usage",

@@ -5,6 +5,8 @@
     extractly run SCHEMA INPUT -o OUTPUT  extract from every row of a file (see extractly.etl)
     extractly eval SCHEMA GOLD.jsonl      precision / recall / F1 per field, exact match, valid
                                           rate and speed against gold objects (--json, --html)
+    extractly distill SCHEMA TEXTS --teacher SPEC -o DIR   a larger model labels TEXTS, an
+                                          adapter is tuned on them and registered if better
     extractly adapters list|show|remove|pin|unpin|export|import   the tuned adapters
     extractly view OUTPUT.jsonl --input INPUT -o view.html    extractions highlighted in the text
     extractly doctor                      what to paste into a bug report (``extractly.doctor``)
@@ -27,19 +29,14 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from . import cli_adapters, cli_view
+from . import cli_adapters, cli_distill, cli_tune, cli_view
 from .cli_options import add_option_flags, options_from_args
 from .doctor import package_version, report
 from .errors import ExtractlyError, OutputLockedError
 from .extractor import Extractor
 from .schema_ref import load_schema_ref
-from .tune.config import TuneConfig as TuneDefaults
-from .tune.plan import DEFAULT_BUDGET, LEARNING_RATE, PATIENCE
-
-if TYPE_CHECKING:
-    from .tune import Inspection
 
 EXIT_LOCKED = 75
 """``extractly run``: another job holds the output's lock; nothing was written. 75 is sysexits'
@@ -50,8 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "handler"):  # subcommands defined in their own modules
         return int(args.handler(args))
-    if args.command == "tune":
-        return _tune(args)
     if args.command == "eval":
         return _eval(args)
     if args.command == "run":
@@ -80,65 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("schema", help="module:Class or a JSON Schema file")
     ext.add_argument("text", nargs="?", default="-", help="the text, or - for stdin (default)")
     add_option_flags(ext)
-    tun = sub.add_parser("tune", help="fine-tune a LoRA adapter for one schema")
-    tun.add_argument("schema", help="module:Class or a JSON Schema file")
-    tun.add_argument("train", help='JSONL of {"text", "output"} (or {"text", "gold"}) lines')
-    tun.add_argument("-o", "--out", required=True, help="directory for adapter.gguf")
-    tun.add_argument("--model", help="base GGUF (default: the embedded Gemma 3 270M)")
-    tun.add_argument("--epochs", type=int, default=None,
-                     help="default: chosen from the data (about 100 steps, 3-10 epochs)")
-    tun.add_argument("--max-steps", type=int, default=None)
-    tun.add_argument("--seed", type=int, default=0)
-    tun.add_argument("--learning-rate", type=float, default=None,
-                     help=f"default: {LEARNING_RATE:g}")
-    tun.add_argument("--patience", type=int, default=None,
-                     help="validation passes without improvement before stopping "
-                     f"(default: {PATIENCE})")
-    tun.add_argument(
-        "--budget",
-        default="auto",
-        metavar="DURATION",
-        help="wall time for the whole tune, e.g. 10m, 90s, 1h30m, or none; the schedule is "
-        f"shortened to end within it (default: {DEFAULT_BUDGET / 60:g}m)",
-    )
-    tun.add_argument("--rank", type=int, default=TuneDefaults.rank)
-    tun.add_argument(
-        "--synthetic-values",
-        type=float,
-        default=None,
-        metavar="SHARE",
-        help="share of pairs (0-1) whose free-text values are replaced by synthetic ones, so "
-        "the tune learns to copy names it never saw; default: 0.5 for fields whose data names "
-        "few distinct names (or when enums are swapped), else 0",
-    )
-    swap = tun.add_mutually_exclusive_group()
-    swap.add_argument("--swap-enums", dest="swap_enums", action="store_const", const=True,
-                      default=None, help="swap every enum's values in the synthetic pairs "
-                      "(default: the enums with values rare in the data)")
-    swap.add_argument("--no-swap-enums", dest="swap_enums", action="store_const", const=False)
-    verbatim = tun.add_mutually_exclusive_group()
-    verbatim.add_argument(
-        "--verbatim",
-        dest="verbatim",
-        action="store_const",
-        const=True,
-        default=None,
-        help="tune every top-level free string for verbatim extraction (copied from the text; "
-        "extraction with the adapter copies them too); default: the fields whose gold values "
-        "are found in their text",
-    )
-    verbatim.add_argument("--no-verbatim", dest="verbatim", action="store_const", const=False,
-                          help="copy no field")
-    tun.add_argument("--explain", action="store_true",
-                     help="print what was found in the data and why each setting was chosen")
-    tun.add_argument("--plan-only", action="store_true",
-                     help="stop after printing the plan (with --explain: the reasons); no tune")
-    tun.add_argument(
-        "--precision",
-        choices=["auto", "bf16", "fp32"],
-        default=TuneDefaults.precision,
-        help="dtype of the frozen base weights; auto: bf16 where the CPU computes it natively",
-    )
+    cli_tune.add_parser(sub)
     _add_run_parser(sub)
     _add_eval_parser(sub)
     sub.add_parser(
@@ -150,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_adapters.add_parser(sub)
     cli_view.add_parser(sub)
+    cli_distill.add_parser(sub)
     return parser
 
 
@@ -161,61 +99,6 @@ def _fail(exc: BaseException) -> int:
 
 def _doctor(args: argparse.Namespace) -> int:
     print(report())
-    return 0
-
-
-def _tune(args: argparse.Namespace) -> int:
-    from .tune.plan import parse_budget
-
-    budget: float | Literal["auto"] | None = "auto"
-    try:
-        if args.budget != "auto":
-            budget = parse_budget(args.budget)
-    except ValueError as exc:
-        print(f"extractly: {exc}", file=sys.stderr)
-        return 2
-    config = TuneDefaults(
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        seed=args.seed,
-        learning_rate=args.learning_rate,
-        patience=args.patience,
-        budget=budget,
-        rank=args.rank,
-        alpha=2 * args.rank,
-        precision=args.precision,
-        synthetic_values=args.synthetic_values,
-        swap_enums=args.swap_enums,
-        verbatim=args.verbatim,
-    )
-    schema = None
-    found: Inspection | None = None
-    try:
-        schema = load_schema_ref(args.schema)
-        if args.explain or args.plan_only:
-            from .tune import inspect_data
-
-            found = inspect_data(schema, args.train, config)
-            print(found.plan.explain(found.profile) if args.explain
-                  else "\n".join(found.plan.summary()), file=sys.stderr, flush=True)
-            if args.plan_only:
-                return 0
-    except ExtractlyError as exc:
-        return _fail(exc)
-    try:
-        from .tune import tune
-    except ImportError as exc:
-        print(f"extractly: tune needs the [tune] extra ({exc}): pip install 'extractly[tune]'",
-              file=sys.stderr)
-        return 2
-    try:
-        result = tune(schema, args.train, out_dir=args.out, model=args.model, config=config,
-                      inspection=found)
-    except ExtractlyError as exc:
-        return _fail(exc)
-    print(json.dumps({"adapter": str(result.adapter), "registered": str(result.registered),
-                      "metrics": result.manifest["metrics"],
-                      "held_out": result.manifest.get("held_out")}))
     return 0
 
 

@@ -145,6 +145,8 @@ OPTION_FLAGS: tuple[OptionFlag, ...] = (
 PYTHON_ONLY: Mapping[str, str] = {
     "sampling": "greedy decoding is what makes a job's objects the same alone, in a batch and "
     "on resume; sampling is for Python callers who want it (Sampling(...))",
+    "shadow": "a Shadow object (teacher, share, log); Extractor.shadow_stats() reports the "
+    "agreement, which a batch job's summary does not show yet",
     "retry": "a RetryPolicy object (tries, waits, jitter); its default suits HTTP servers, and "
     "a job retries failed rows with `run --retry-failed`",
 }

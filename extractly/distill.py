@@ -43,14 +43,28 @@ class DistillLog:
         self.path = Path(path)
         self._lock = threading.Lock()
 
-    def append(self, text: str, output: Any, *, backend: str, schema_fingerprint: str) -> None:
+    def append(
+        self,
+        text: str,
+        output: Any,
+        *,
+        backend: str,
+        schema_fingerprint: str,
+        source: str | None = None,
+    ) -> None:
+        """Append one pair; ``source`` (e.g. ``"shadow"``) says why it was logged, when it was
+        not an escalation."""
         line = {
             "text": text,
             "output": as_json_data(output),
             "backend": backend,
             "schema_fingerprint": schema_fingerprint,
         }
-        data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+        self.append_record(line if source is None else line | {"source": source})
+
+    def append_record(self, record: Mapping[str, Any]) -> None:
+        """Append any JSON object as one whole line (the shadow log uses this too)."""
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -11,8 +11,10 @@ Every error the library raises on purpose derives from ``ExtractlyError``::
     ├── BackendError                the model could not be loaded or run
     │   ├── ModelNotFoundError      no GGUF at the given path, or the embedded one is missing
     │   ├── BackendCrashError       the installed llama.cpp build crashes on this machine
-    │   └── BackendRequestError     an HTTP backend failed (refused, timeout, HTTP status);
-    │                               ``retryable`` says whether the retry policy may try again
+    │   ├── BackendRequestError     an HTTP backend failed (refused, timeout, HTTP status);
+    │   │                           ``retryable`` says whether the retry policy may try again
+    │   └── TeacherUnavailableError ``extractly distill``'s teacher stayed unreachable after
+    │                               retries; labelling stops and keeps what was answered
     ├── ExtractionError             decoding ran but produced no valid object; holds raw_text
     │   ├── TruncatedOutputError    max_tokens or the context ran out before the JSON closed
     │   ├── OutputValidationError   the JSON parsed but the schema or a validator rejected it
@@ -168,3 +170,10 @@ class AdapterError(ExtractlyError, ValueError):
     id, or a file to import was tuned for another base model or schema, or is damaged. The
     message says which and what to do (``extractly.adapter_store``, ``extractly.adapter_bundle``).
     """
+
+
+class TeacherUnavailableError(BackendError):
+    """The teacher of ``extractly distill`` (``extractly.teacher``) could not be reached: a
+    transport failure (refused, timeout, HTTP status) that the retry policy did not overcome.
+    Labelling stops at once rather than marking every remaining text as failed; the labels
+    already written are kept, and running the same command again continues from them."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, overload
 
@@ -42,6 +43,7 @@ from .prompt import Prompt
 from .result import Extraction
 from .schema import Example, SchemaSpec, load_schema
 from .settings import Safeguards, Sampling
+from .shadow import ShadowRunner, ShadowStats
 from .spans import with_source_spans
 from .validate import OutputValidator
 
@@ -118,6 +120,10 @@ class Extractor(Generic[T]):
         self.max_tokens = self.session.max_tokens
         self.validator = OutputValidator(self.spec, self.verbatim)
         self.chain = _chain(backend, options)
+        shadow = options.get("shadow")
+        self._shadow = None if shadow is None else ShadowRunner(
+            shadow, self.spec, self.backend_name, self.chain.distill_log
+        )
         self._splitter = Splitter(self, self.chunk_tokens)
         self._closed = False
 
@@ -190,7 +196,7 @@ class Extractor(Generic[T]):
         if self._closed:
             raise BackendError("this Extractor is closed; build a new one")
         split = self.long_documents == "split"
-        run = self._splitter.run_many if split else self.run_fitting
+        run = self._splitter.run_many if split else partial(self.run_fitting, observe=True)
         # Closed on the way out, also when raising: a raised error keeps this frame alive in
         # its traceback, and with it a suspended decode that would hold the session.
         with closing(run(texts, size)) as outcomes:
@@ -200,10 +206,11 @@ class Extractor(Generic[T]):
                 yield outcome
 
     def run_fitting(
-        self, texts: Iterable[str | bytes], batch_size: int
+        self, texts: Iterable[str | bytes], batch_size: int, *, observe: bool = False
     ) -> Generator[Extraction[T] | ExtractlyError, None, None]:
         """Extract texts that each fit one prompt; errors in place (``long_documents``'s way
-        back into the ordinary path)."""
+        back into the ordinary path). ``observe``: whole documents, which shadow traffic may
+        sample (a long document's chunks are not)."""
         sources: deque[str] = deque()  # each request's checked text, until its result is out
 
         def requests() -> Iterator[BackendRequest | ExtractlyError]:
@@ -224,7 +231,11 @@ class Extractor(Generic[T]):
                 )
 
         for outcome in self.chain.run_many(requests(), self.validator, batch_size):
-            yield with_source_spans(outcome, sources.popleft())
+            source = sources.popleft()
+            result = with_source_spans(outcome, source)
+            if observe and self._shadow is not None:  # queued for a background thread
+                self._shadow.observe(source, result)
+            yield result
 
     # -- what long documents need (``long_documents.ChunkRunner``) ----------------------------
 
@@ -239,10 +250,23 @@ class Extractor(Generic[T]):
 
     # -- lifetime -----------------------------------------------------------------------------
 
+    def shadow_stats(self) -> ShadowStats | None:
+        """Shadow traffic so far (``extractly.shadow``): documents seen and sent, per-field
+        agreement with the teacher. Waits for the teacher answers in flight. ``None`` without
+        the ``shadow`` option."""
+        if self._shadow is None:
+            return None
+        self._shadow.wait()
+        return self._shadow.stats
+
     def close(self) -> None:
         """Free the contexts now (the model stays loaded for other Extractors), and every
-        backend's resources."""
+        backend's resources; waits for shadow traffic in flight."""
+        if self._closed:
+            return
         self._closed = True
+        if self._shadow is not None:
+            self._shadow.close()
         self.chain.close()
 
     def __enter__(self) -> Extractor[T]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .backends.base import Backend
     from .distill import DistillLog
     from .retry import RetryPolicy
+    from .shadow import Shadow
 
 
 class ExtractorOptions(TypedDict, total=False):
@@ -83,6 +84,10 @@ class ExtractorOptions(TypedDict, total=False):
     ``"split"`` extracts overlapping chunks and merges them (see ``extractly.long_documents``)."""
     chunk_tokens: int | None
     """Text tokens per chunk under ``long_documents="split"`` (default 128, at most what fits)."""
+    shadow: Shadow | None
+    """Send a sampled share of the documents this Extractor's model answered to a teacher as
+    well, compare per field (``Extractor.shadow_stats()``) and append the teacher's answers to
+    ``distill_log`` (see ``extractly.shadow``); default: none."""
 
 
 OPTION_NAMES = frozenset(ExtractorOptions.__annotations__)

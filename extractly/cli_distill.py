@@ -1,0 +1,98 @@
+"""``extractly distill SCHEMA TEXTS --teacher SPEC -o DIR``: a teacher labels, the student tunes.
+
+TEXTS is read as ``extractly run`` reads its input (JSONL, CSV or a folder of .txt); SPEC is any
+backend the fallback chain takes (``openai:http://host/v1#model``, a GGUF path). The steps and
+the folder's files are ``extractly.teacher.job``'s. Rerun the same command after a kill: no text
+is asked about twice and a finished tune is kept. Exit status 0 when the run finished (whether
+or not the gate registered the adapter; the report says), 2 on an error, 75 when the teacher
+could not be reached (what was answered is kept; run again later).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .cli_tune import add_tune_flags, tune_config_from_args
+from .errors import ExtractlyError, TeacherUnavailableError
+from .schema_ref import load_schema_ref
+
+EXIT_TEACHER_UNAVAILABLE = 75
+"""sysexits' EX_TEMPFAIL, as for a locked ``extractly run`` output: try again later."""
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``distill`` on the ``extractly`` parser's subparsers."""
+    from .teacher.job import SELECTIONS, DistillConfig
+
+    defaults = DistillConfig()
+    cmd = sub.add_parser(
+        "distill",
+        help="label texts with a larger model, tune on its labels, register if it is better",
+        description="Ask TEACHER to label texts chosen from TEXTS, tune an adapter on the "
+        "labels, and register it only if it beats the registered adapter and the base model on "
+        "a held-out slice of teacher labels. Safe to kill: run it again to continue.",
+    )
+    cmd.set_defaults(handler=_run)
+    cmd.add_argument("schema", help="module:Class or a JSON Schema file")
+    cmd.add_argument("texts", type=Path, help=".jsonl, .csv, or a directory of .txt files")
+    cmd.add_argument("--teacher", required=True,
+                     help="the larger model: 'openai:http://host/v1#model' or a GGUF path")
+    cmd.add_argument("-o", "--out", type=Path, required=True,
+                     help="folder for labels, plan, adapters and report.json")
+    cmd.add_argument("--labels", type=int, default=defaults.labels,
+                     help=f"teacher labels to train on (default {defaults.labels})")
+    cmd.add_argument("--held-out", type=int, default=defaults.held_out,
+                     help=f"teacher labels kept for the gate (default {defaults.held_out})")
+    cmd.add_argument("--selection", choices=SELECTIONS, default=defaults.selection,
+                     help="which texts to label: random, or diverse (k-center over the texts, "
+                     "weighted by the student's uncertainty from round 2); default "
+                     f"{defaults.selection}")
+    cmd.add_argument("--rounds", type=int, default=defaults.rounds,
+                     help="label/tune rounds sharing --labels (default 1)")
+    cmd.add_argument("--concurrency", type=int, default=defaults.concurrency,
+                     help="teacher requests in flight at once (default 1)")
+    cmd.add_argument("--retry-failed", action="store_true",
+                     help="ask again about texts whose answers all failed validation")
+    cmd.add_argument("--label-only", action="store_true",
+                     help="stop after labelling the held-out slice and the first round")
+    cmd.add_argument("--text-field", default="text")
+    cmd.add_argument("--id-field", default="id", help="default: the line or row number")
+    cmd.add_argument("--model", help="base GGUF (default: the embedded Gemma 3 270M)")
+    add_tune_flags(cmd)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .teacher.job import DistillConfig, distill
+
+    try:
+        config = DistillConfig(
+            labels=args.labels, held_out=args.held_out, selection=args.selection,
+            rounds=args.rounds, seed=args.seed, concurrency=args.concurrency,
+            retry_failed=args.retry_failed, label_only=args.label_only,
+            text_field=args.text_field, id_field=args.id_field,
+            tune=tune_config_from_args(args),
+        )
+        schema = load_schema_ref(args.schema)
+        report = distill(schema, args.texts, args.teacher, args.out, config, model=args.model,
+                         say=_say, progress=True)
+    except TeacherUnavailableError as exc:
+        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_TEACHER_UNAVAILABLE
+    except ImportError as exc:
+        print(f"extractly: distill tunes, which needs the [tune] extra ({exc}): "
+              "pip install 'extractly[tune]'", file=sys.stderr)
+        return 2
+    except (ExtractlyError, OSError, ValueError) as exc:
+        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(report.format(), file=sys.stderr)
+    print(json.dumps(report.to_json(), ensure_ascii=False))
+    return 0
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,385 @@
+"""From a schema, unlabelled texts and a teacher to a registered adapter: ``distill(...)``.
+
+The steps, each written to the output folder as it finishes, so a killed job resumes:
+
+1. **Read** the texts (JSONL, CSV or a folder of .txt, as ``extractly run`` reads them). Rows
+   that cannot be used (no text, bad UTF-8, a repeated id) are listed in the report, never
+   silently dropped.
+2. **Hold out** a seeded random slice (``held_out`` texts) and have the teacher label it: the
+   promotion gate's test set. Random, so it measures the texts as they come.
+3. **Rounds** (``rounds``, default 1): choose the round's texts (``selection``: ``"random"``, or
+   ``"diverse"``: k-center over the texts, weighted from round 2 on by the previous round's
+   student's uncertainty on a pool of candidates), have the teacher label them
+   (``labels.label_texts``: every answer on disk as it arrives), tune an adapter on every
+   label so far (``extractly.tune``, settings chosen from the data unless ``tune`` says).
+   Round ``r`` brings the labels to ``labels * r / rounds``.
+4. **Gate** (``gate``): the last round's adapter against the adapter registered for the schema
+   now and the base model's few-shot prompt, on the held-out labels. It is registered only if
+   it beats both; otherwise it stays in the folder and the report says why.
+
+Folder layout: ``labels.jsonl`` / ``labels.failed.jsonl`` (``labels``), ``plan.json`` (the held-out
+ids and each round's picks, so a resumed job asks about the same texts), ``round-N/train.jsonl``
+and ``round-N/adapter/`` (``extractly tune``'s output; a round whose manifest exists is not tuned
+again), ``report.json``. Not here: the command line (``cli_distill``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ..adapter_registry import entry_dir, install, lookup
+from ..backends import backend_from_spec
+from ..backends.base import Backend
+from ..errors import ExtractlyError, TuneDataError
+from ..etl.rows import read_rows
+from ..evaluation import EvalReport, GoldRow
+from ..extractor import Extractor
+from ..model_files import file_sha256, resolve_model_path
+from ..progress import ProgressBar
+from ..schema import load_schema
+from ..settings import Safeguards
+from ..tune import TuneConfig, tune
+from .gate import BASE, CANDIDATE, REGISTERED, Contender, decide, score_contenders
+from .labels import LabelFiles, LabelSummary, Text, label_texts
+from .select import diverse_pick, random_pick
+
+Selection = Literal["random", "diverse"]
+SELECTIONS: tuple[Selection, ...] = ("random", "diverse")
+PLAN_FILE = "plan.json"
+REPORT_FILE = "report.json"
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    labels: int = 300
+    """Teacher labels to train on (the held-out slice comes on top)."""
+    held_out: int = 50
+    """Teacher labels kept apart for the promotion gate."""
+    selection: Selection = "diverse"
+    rounds: int = 1
+    pool: int = 4
+    """From round 2 on, the student scores ``pool`` times the round's quota of candidates."""
+    seed: int = 0
+    concurrency: int = 1
+    """Teacher requests in flight at once."""
+    retry_failed: bool = False
+    """Ask again about texts whose earlier answers all failed validation."""
+    label_only: bool = False
+    """Stop after labelling the held-out slice and the first round (no tune, no gate)."""
+    text_field: str = "text"
+    id_field: str = "id"
+    tune: TuneConfig = field(default_factory=TuneConfig)
+
+
+@dataclass
+class RoundReport:
+    round: int
+    asked: int
+    """Texts chosen for this round."""
+    labels: int
+    """Labels trained on after this round (failed answers are not labels)."""
+    adapter: str | None = None
+    held_out_f1: float | None = None
+    """The round's adapter on the gate's held-out slice (measured for the last round)."""
+    tune_seconds: float | None = None
+
+
+@dataclass
+class DistillReport:
+    folder: str
+    texts: int
+    unusable: list[dict[str, str]]
+    held_out: int
+    rounds: list[RoundReport]
+    labelling: dict[str, int | float]
+    scores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    promoted: bool | None = None
+    reason: str = ""
+    registered: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def format(self) -> str:
+        lines = [
+            f"texts: {self.texts} ({len(self.unusable)} unusable), held out for the gate: "
+            f"{self.held_out}",
+            "round  labels  adapter",
+        ]
+        for r in self.rounds:
+            lines.append(f"{r.round:>5}  {r.labels:>6}  {r.adapter or '-'}")
+        if self.scores:
+            lines.append("held-out slice      micro F1  field acc  exact  valid")
+            for name, s in self.scores.items():
+                lines.append(
+                    f"{name:<18} {s['f1']:>8.3f}  {s['accuracy']:>9.3f}  {s['exact']:>5.3f}  "
+                    f"{s['valid']:>5.3f}"
+                )
+        if self.promoted is not None:
+            verdict = "registered" if self.promoted else "not registered"
+            lines.append(f"gate: {verdict}: {self.reason}")
+        return "\n".join(lines)
+
+
+def distill(
+    schema: type[BaseModel] | Mapping[str, Any],
+    texts_path: str | os.PathLike[str],
+    teacher: Backend | str,
+    out_dir: str | os.PathLike[str],
+    config: DistillConfig | None = None,
+    *,
+    model: str | os.PathLike[str] | None = None,
+    safeguards: Safeguards | None = None,
+    say: Say | None = None,
+    progress: bool = False,
+) -> DistillReport:
+    """Label, tune and gate (the module docstring). Safe to call again on the same folder
+    after a kill: answers already written are not asked for again, finished tunes are kept.
+
+    ``say`` receives one line per step (and the tune's progress); ``progress`` shows a bar of
+    teacher answers on stderr (``extractly.progress``)."""
+    config = config or DistillConfig()
+    _check(config)
+    say = say or (lambda line: None)
+    safeguards = safeguards or Safeguards()
+    spec = load_schema(schema, safeguards)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    texts, unusable = read_texts(Path(texts_path), config.text_field, config.id_field)
+    if len(texts) <= config.held_out:
+        raise TuneDataError(
+            f"{texts_path}: {len(texts)} usable text(s), but {config.held_out} are held out for "
+            "the promotion gate; give more texts or a smaller --held-out"
+        )
+    by_id = {t.id: t for t in texts}
+    plan = _load_plan(folder, texts_path, config)
+    if "held_out" not in plan:
+        plan["held_out"] = [t.id for t in random_pick(texts, config.held_out, seed=config.seed)]
+        _save_plan(folder, plan)
+    held = [by_id[i] for i in plan["held_out"]]
+    teacher_backend = backend_from_spec(teacher)
+    tally = LabelSummary()
+    report = DistillReport(str(folder), len(texts), unusable, len(held), [], {})
+    with LabelFiles(folder) as files:
+        def ask(batch: Sequence[Text], what: str) -> None:
+            new = len(set(t.id for t in batch) - files.asked(config.retry_failed))
+            say(f"distill: {what}: {len(batch)} text(s), {len(batch) - new} answered before; "
+                f"asking {teacher_backend.name} about {new}")
+            counts = {"ok": 0, "failed": 0}
+            with ProgressBar(new, unit="texts", desc=f"extractly distill: {what}",
+                             stream=None if progress else io.StringIO()) as bar:
+                def answered(_: str, ok: bool) -> None:
+                    counts["ok" if ok else "failed"] += 1
+                    bar.advance(**counts)
+
+                done = label_texts(batch, teacher_backend, spec, files,
+                                   concurrency=config.concurrency,
+                                   retry_failed=config.retry_failed, on_answer=answered)
+            for key in ("asked", "labelled", "failed", "skipped"):
+                setattr(tally, key, getattr(tally, key) + getattr(done, key))
+            tally.seconds += done.seconds
+            report.labelling = asdict(tally)
+
+        ask(held, "held-out")
+        gold = [_gold(r) for r in files.labelled(plan["held_out"])]
+        if not gold:
+            raise TuneDataError("the teacher answered none of the held-out texts validly; see "
+                                f"{files.failed.path}")
+        chosen: list[Text] = []
+        adapter: Path | None = None
+        for number in range(1, config.rounds + 1):
+            picks = plan.setdefault("rounds", [])
+            if len(picks) < number:
+                quota = config.labels * number // config.rounds - len(chosen)
+                picked = _pick(texts, chosen, held, quota, config, adapter, model, safeguards,
+                               schema, say)
+                picks.append([t.id for t in picked])
+                _save_plan(folder, plan)
+            batch = [by_id[i] for i in picks[number - 1]]
+            ask(batch, f"round {number}")
+            chosen += batch
+            train_ids = [t.id for t in chosen]
+            labelled = files.labelled(train_ids)
+            this = RoundReport(number, len(batch), len(labelled))
+            report.rounds.append(this)
+            if config.label_only:
+                break
+            adapter, this.tune_seconds = _tune_round(
+                schema, folder / f"round-{number}", labelled, config, model, safeguards, say
+            )
+            this.adapter = str(adapter)
+        _write_report(folder, report)
+        if config.label_only or adapter is None:
+            return report
+    _gate(schema, spec, adapter, gold, report, model, safeguards, say)
+    report.rounds[-1].held_out_f1 = report.scores[CANDIDATE]["f1"]
+    _write_report(folder, report)
+    return report
+
+
+def read_texts(
+    path: Path, text_field: str, id_field: str
+) -> tuple[list[Text], list[dict[str, str]]]:
+    """The usable texts of ``path`` (first of each id) and why the others cannot be used."""
+    texts: list[Text] = []
+    unusable: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for row in read_rows(path, text_field=text_field, id_field=id_field):
+        if row.problem is not None or row.text is None:
+            unusable.append({"id": row.id, "problem": row.problem or "no text"})
+        elif row.id in seen:
+            unusable.append({"id": row.id, "problem": "repeats an earlier row's id"})
+        elif not row.text.strip():
+            unusable.append({"id": row.id, "problem": "the text is empty"})
+        else:
+            seen.add(row.id)
+            texts.append(Text(row.id, row.text))
+    return texts, unusable
+
+
+def _check(config: DistillConfig) -> None:
+    if config.selection not in SELECTIONS:
+        raise ValueError(f"selection must be one of {SELECTIONS}, not {config.selection!r}")
+    if config.labels < 1 or config.held_out < 1 or config.rounds < 1:
+        raise ValueError("labels, held_out and rounds must each be at least 1")
+    if config.rounds > config.labels:
+        raise ValueError(f"{config.rounds} rounds cannot share {config.labels} labels")
+
+
+def _load_plan(
+    folder: Path, texts_path: str | os.PathLike[str], config: DistillConfig
+) -> dict[str, Any]:
+    """The plan of an earlier run on this folder, if it had the same input and settings; a
+    folder used with other ones is refused rather than mixed."""
+    key = {"texts": str(Path(texts_path).resolve()), "labels": config.labels,
+           "held_out": config.held_out, "selection": config.selection, "rounds": config.rounds,
+           "seed": config.seed}
+    path = folder / PLAN_FILE
+    if not path.is_file():
+        return {"key": key}
+    plan: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if plan.get("key") != key:
+        raise ValueError(
+            f"{folder} holds a distill run with other settings ({plan.get('key')}); resume it "
+            f"with those, or choose another output folder (its labels can be reused with "
+            "`extractly tune SCHEMA labels.jsonl`)"
+        )
+    return plan
+
+
+def _save_plan(folder: Path, plan: Mapping[str, Any]) -> None:
+    tmp = folder / (PLAN_FILE + ".tmp")
+    tmp.write_text(json.dumps(plan, indent=1), encoding="utf-8")
+    tmp.replace(folder / PLAN_FILE)
+
+
+def _pick(
+    texts: Sequence[Text], chosen: Sequence[Text], held: Sequence[Text], quota: int,
+    config: DistillConfig, student: Path | None, model: str | os.PathLike[str] | None,
+    safeguards: Safeguards, schema: type[BaseModel] | Mapping[str, Any], say: Say,
+) -> list[Text]:
+    taken = frozenset(t.id for t in [*chosen, *held])
+    if config.selection == "random":
+        return random_pick(texts, quota, seed=config.seed + len(chosen), exclude=taken)
+    free = [t for t in texts if t.id not in taken]
+    if student is None:
+        return diverse_pick(free, quota, chosen=chosen, seed=config.seed)
+    pool = diverse_pick(free, quota * config.pool, chosen=chosen, seed=config.seed)
+    say(f"distill: the round's student scores {len(pool)} candidate texts")
+    uncertainty = student_uncertainty(schema, student, pool, model, safeguards)
+    return diverse_pick(pool, quota, chosen=chosen, uncertainty=uncertainty, seed=config.seed)
+
+
+def student_uncertainty(
+    schema: type[BaseModel] | Mapping[str, Any], adapter: Path, texts: Sequence[Text],
+    model: str | os.PathLike[str] | None, safeguards: Safeguards,
+) -> dict[str, float]:
+    """One minus the least confident field of the student's extraction, per text id (1 for a
+    text it failed on)."""
+    out: dict[str, float] = {}
+    with Extractor(schema, adapter=adapter, model=model, safeguards=safeguards) as student:
+        outcomes = student.run_many([t.text for t in texts], return_exceptions=True)
+        for text, outcome in zip(texts, outcomes, strict=True):
+            confident = None if isinstance(outcome, ExtractlyError) else outcome.confidence
+            out[text.id] = 1.0 if confident is None else 1.0 - confident
+    return out
+
+
+def _tune_round(
+    schema: type[BaseModel] | Mapping[str, Any], folder: Path,
+    labelled: Sequence[Mapping[str, Any]], config: DistillConfig,
+    model: str | os.PathLike[str] | None, safeguards: Safeguards, say: Say,
+) -> tuple[Path, float | None]:
+    """The round's adapter: tuned on ``labelled`` unless an earlier run finished it."""
+    out = folder / "adapter"
+    manifest = out / "manifest.json"
+    if manifest.is_file() and (out / "adapter.gguf").is_file():
+        say(f"distill: {out} was tuned by an earlier run; kept")
+        seconds = json.loads(manifest.read_text()).get("metrics", {}).get("wall_seconds")
+        return out / "adapter.gguf", seconds
+    folder.mkdir(parents=True, exist_ok=True)
+    train = folder / "train.jsonl"
+    with train.open("w", encoding="utf-8") as f:
+        for record in labelled:
+            f.write(json.dumps({"id": record["id"], "text": record["text"],
+                                "output": record["output"]}, ensure_ascii=False) + "\n")
+    say(f"distill: tuning on {len(labelled)} teacher labels -> {out}")
+    started = time.monotonic()
+    result = tune(schema, train, out_dir=out, model=model, config=config.tune,
+                  safeguards=safeguards, register_adapter=False, progress=say)
+    return result.adapter, round(time.monotonic() - started, 1)
+
+
+def _gate(
+    schema: type[BaseModel] | Mapping[str, Any], spec: Any, adapter: Path, gold: Sequence[GoldRow],
+    report: DistillReport, model: str | os.PathLike[str] | None, safeguards: Safeguards, say: Say,
+) -> None:
+    model_path = resolve_model_path(model)
+    contenders = [Contender(CANDIDATE, adapter)]
+    registered = lookup(spec, model_path)
+    if registered is not None and registered.read_bytes() == adapter.read_bytes():
+        report.promoted, report.registered = True, str(registered)
+        report.reason = "this adapter is already the registered one (an earlier run promoted it)"
+        say(f"distill: {report.reason}")
+        registered = None
+    if registered is not None:
+        contenders.append(Contender(REGISTERED, registered))
+    contenders.append(Contender(BASE, None))
+    say(f"distill: the gate scores {len(contenders)} contenders on {len(gold)} held-out labels")
+    reports = score_contenders(schema, gold, contenders, model=model_path, safeguards=safeguards)
+    report.scores = {name: _score(r) for name, r in reports.items()}
+    decision = decide(reports)
+    report.promoted, report.reason = decision.promote, decision.reason
+    if decision.promote:
+        manifest = json.loads(adapter.with_name("manifest.json").read_text(encoding="utf-8"))
+        manifest["promotion"] = {"scores": report.scores, "reason": decision.reason,
+                                 "held_out": len(gold)}
+        entry = entry_dir(spec, file_sha256(model_path))
+        report.registered = str(install(entry, adapter.read_bytes(), manifest))
+    say(f"distill: {'registered' if decision.promote else 'not registered'}: {decision.reason}")
+
+
+def _score(report: EvalReport) -> dict[str, Any]:
+    micro = report.micro
+    return {"f1": micro.f1, "accuracy": micro.accuracy, "exact": report.exact_match,
+            "valid": report.valid_rate, "n": report.n}
+
+
+def _gold(record: Mapping[str, Any]) -> GoldRow:
+    return GoldRow(text=record["text"], gold=record["output"], id=str(record["id"]))
+
+
+def _write_report(folder: Path, report: DistillReport) -> None:
+    tmp = folder / (REPORT_FILE + ".tmp")
+    tmp.write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(folder / REPORT_FILE)

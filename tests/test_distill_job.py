@@ -1,0 +1,52 @@
+"""``extractly.teacher.distill`` end to end on a schema nothing was tuned for: a real teacher
+server on 127.0.0.1 labels, the real tune runs, the gate scores the real adapters. A better
+adapter is registered; a worse one is refused and the registered one stays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractly.adapter_registry import lookup
+from extractly.model_files import resolve_model_path
+from extractly.schema import load_schema
+from extractly.settings import Safeguards
+from extractly.teacher import DistillConfig, distill
+from extractly.teacher.gate import BASE, CANDIDATE, REGISTERED
+from extractly.testing import AnswerKeyServer
+from extractly.tune import TuneConfig
+from tests.support.deliveries import DELIVERY_SCHEMA, delivery_rows, write_texts
+
+pytest.importorskip("peft")
+
+
+def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXTRACTLY_ADAPTERS", str(tmp_path / "registry"))
+    rows = delivery_rows(110, seed=11)
+    texts = write_texts(tmp_path / "texts.jsonl", rows)
+    spec = load_schema(DELIVERY_SCHEMA, Safeguards())
+    model = resolve_model_path(None)
+    with AnswerKeyServer({r["text"]: r["gold"] for r in rows}) as server:
+        teacher = f"openai:{server.url}#answer-key"
+        good = distill(DELIVERY_SCHEMA, texts, teacher, tmp_path / "good", DistillConfig(
+            labels=64, held_out=24, selection="random", tune=TuneConfig(max_steps=48)))
+        assert good.promoted, good.reason
+        scores = good.scores
+        assert scores[CANDIDATE]["f1"] > scores[BASE]["f1"], scores
+        assert REGISTERED not in scores  # nothing was registered before
+        registered = lookup(spec, model)
+        assert registered is not None
+        assert registered.read_bytes() == Path(good.rounds[-1].adapter or "").read_bytes()
+        assert good.labelling["labelled"] == 64 + 24 and good.unusable == []
+
+        worse = distill(DELIVERY_SCHEMA, texts, teacher, tmp_path / "worse", DistillConfig(
+            labels=10, held_out=24, selection="random", tune=TuneConfig(max_steps=3)))
+    assert worse.promoted is False
+    assert worse.scores[CANDIDATE]["f1"] < worse.scores[REGISTERED]["f1"], worse.scores
+    assert "does not beat registered" in worse.reason
+    assert lookup(spec, model) == registered
+    assert registered.read_bytes() == Path(good.rounds[-1].adapter or "").read_bytes()
+    assert Path(worse.rounds[-1].adapter or "").is_file()  # kept in its folder, not registered
