@@ -26,6 +26,7 @@ again), ``report.json``. Not here: the command line (``cli_distill``).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import time
@@ -67,6 +68,9 @@ class DistillConfig:
     """Teacher labels kept apart for the promotion gate."""
     selection: Selection = "diverse"
     rounds: int = 1
+    round_sizes: tuple[int, ...] | None = None
+    """Labels after each round, e.g. ``(25, 50, 100, 200, 300)`` for a learning curve;
+    default ``labels`` split evenly over ``rounds``."""
     pool: int = 4
     """From round 2 on, the student scores ``pool`` times the round's quota of candidates."""
     seed: int = 0
@@ -197,10 +201,10 @@ def distill(
                                 f"{files.failed.path}")
         chosen: list[Text] = []
         adapter: Path | None = None
-        for number in range(1, config.rounds + 1):
+        for number, size in enumerate(round_sizes(config), start=1):
             picks = plan.setdefault("rounds", [])
             if len(picks) < number:
-                quota = config.labels * number // config.rounds - len(chosen)
+                quota = size - len(chosen)
                 picked = _pick(texts, chosen, held, quota, config, adapter, model, safeguards,
                                schema, say)
                 picks.append([t.id for t in picked])
@@ -247,6 +251,13 @@ def read_texts(
     return texts, unusable
 
 
+def round_sizes(config: DistillConfig) -> tuple[int, ...]:
+    """Labels after each round (cumulative)."""
+    if config.round_sizes is not None:
+        return config.round_sizes
+    return tuple(config.labels * r // config.rounds for r in range(1, config.rounds + 1))
+
+
 def _check(config: DistillConfig) -> None:
     if config.selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {SELECTIONS}, not {config.selection!r}")
@@ -254,6 +265,11 @@ def _check(config: DistillConfig) -> None:
         raise ValueError("labels, held_out and rounds must each be at least 1")
     if config.rounds > config.labels:
         raise ValueError(f"{config.rounds} rounds cannot share {config.labels} labels")
+    sizes = config.round_sizes
+    if sizes is not None and (
+        not sizes or sizes[0] < 1 or any(b <= a for a, b in itertools.pairwise(sizes))
+    ):
+        raise ValueError(f"round_sizes must grow from at least 1, not {sizes}")
 
 
 def _load_plan(
@@ -261,8 +277,8 @@ def _load_plan(
 ) -> dict[str, Any]:
     """The plan of an earlier run on this folder, if it had the same input and settings; a
     folder used with other ones is refused rather than mixed."""
-    key = {"texts": str(Path(texts_path).resolve()), "labels": config.labels,
-           "held_out": config.held_out, "selection": config.selection, "rounds": config.rounds,
+    key = {"texts": str(Path(texts_path).resolve()), "held_out": config.held_out,
+           "selection": config.selection, "rounds": list(round_sizes(config)),
            "seed": config.seed}
     path = folder / PLAN_FILE
     if not path.is_file():

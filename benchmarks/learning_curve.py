@@ -1,0 +1,125 @@
+"""Learning curve of ``extractly distill``: student F1 after 25, 50, 100, 200, 300 teacher labels,
+random selection against selected (``diverse``), with the teacher's own score beside it.
+
+    python benchmarks/learning_curve.py --sets snips --schemas GetWeather \\
+        [--sizes 25,50,100,200,300] [--selection random,diverse] [--pool 2000] [--test N]
+
+The unlabelled texts are a schema's train split (``--pool`` of them, spread evenly over the
+file); the teacher is an ``AnswerKeyServer`` on 127.0.0.1 that answers with each text's gold
+object over real HTTP (a perfect teacher: its score on the test split is 1.0 by construction,
+so "teacher" in the table is the answer key). Each selection runs ``distill`` once with one
+round per size, so the curve's points are nested (the 50 labels include the 25); every round's
+adapter is then scored on the test split exactly as ``benchmarks/accuracy.py`` scores (slot
+micro F1, field accuracy), and the base model's few-shot prompt (3 examples from the pool) is
+scored beside it. US addresses are scored per source file as well (``labeled.xml`` is the one
+labelled like the train split). Tunes use the plain settings (chosen from the data), with the
+registry in a temporary folder. Writes ``benchmarks/results/learning_curve.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.accuracy import N_SHOTS, score, spread
+from benchmarks.datasets import load_schemas, load_split, pick_examples
+from extractly import Extractor
+from extractly.teacher import DistillConfig, distill
+from extractly.testing import AnswerKeyServer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", default="snips")
+    ap.add_argument("--schemas", default="", help="only these schema names (comma-separated)")
+    ap.add_argument("--sizes", default="25,50,100,200,300")
+    ap.add_argument("--selection", default="random,diverse")
+    ap.add_argument("--pool", type=int, default=2000, help="unlabelled texts per schema")
+    ap.add_argument("--held-out", type=int, default=30, help="teacher labels for the gate")
+    ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
+    ap.add_argument("--out", default="benchmarks/results/learning_curve.json")
+    args = ap.parse_args(argv)
+    sizes = tuple(int(s) for s in args.sizes.split(","))
+    only = set(filter(None, args.schemas.split(",")))
+    work = Path(tempfile.mkdtemp(prefix="extractly-curve-"))
+    os.environ["EXTRACTLY_ADAPTERS"] = str(work / "registry")
+    rows: list[dict[str, Any]] = []
+    for dataset in filter(None, args.sets.split(",")):
+        train, test = load_split("train", dataset), load_split("test", dataset)
+        for name, schema in load_schemas(dataset).items():
+            if only and name not in only:
+                continue
+            pool = spread([r for r in train if r.schema == name], args.pool)
+            records = [r for r in test if r.schema == name][: args.test]
+            texts = work / f"{name}.texts.jsonl"
+            texts.write_text("".join(json.dumps({"id": r.id, "text": r.text}) + "\n"
+                                     for r in pool))
+            shots = pick_examples(pool, name, N_SHOTS)
+            with Extractor(schema, examples=[{"text": s.text, "output": s.gold} for s in shots],
+                           adapter=None) as ex:
+                base, base_sources = score(ex, records, schema)
+            row: dict[str, Any] = {
+                "set": dataset, "schema": name, "pool": len(pool), "test": len(records),
+                "teacher": {"kind": "answer key (gold over HTTP)", "slot_f1": 1.0},
+                "base": base.summary() | _sources(base_sources), "curves": {},
+            }
+            with AnswerKeyServer({r.text: r.gold for r in pool}) as server:
+                for selection in filter(None, args.selection.split(",")):
+                    started = time.monotonic()
+                    config = DistillConfig(round_sizes=sizes, held_out=args.held_out,
+                                           selection=selection)  # type: ignore[arg-type]
+                    report = distill(schema, texts, f"openai:{server.url}#answer-key",
+                                     work / f"{name}-{selection}", config, say=_say)
+                    points = []
+                    for r in report.rounds:
+                        with Extractor(schema, adapter=r.adapter) as ex:
+                            tuned, tuned_sources = score(ex, records, schema)
+                        points.append({"labels": r.labels, "tune_seconds": r.tune_seconds}
+                                      | tuned.summary() | _sources(tuned_sources))
+                        print(f"{dataset}/{name} {selection} {r.labels:>4} labels: "
+                              f"F1 {tuned.summary()['slot_f1']:.3f}", file=sys.stderr, flush=True)
+                    row["curves"][selection] = {
+                        "points": points, "gate": {"promoted": report.promoted,
+                                                   "reason": report.reason},
+                        "seconds": round(time.monotonic() - started, 1),
+                    }
+            rows.append(row)
+            _print(row, sizes)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"benchmark": "learning_curve", "sizes": sizes, "rows": rows,
+                               "threads": os.cpu_count()}, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+def _sources(by_source: dict[str, Any]) -> dict[str, Any]:
+    if len(by_source) < 2:
+        return {}
+    return {"by_source": {k: v.summary()["slot_f1"] for k, v in by_source.items()}}
+
+
+def _print(row: dict[str, Any], sizes: Sequence[int]) -> None:
+    head = f"{row['set']}/{row['schema']}"
+    print(f"\n{head:<32} " + " ".join(f"{n:>6}" for n in sizes) + "   base  teacher")
+    for selection, curve in row["curves"].items():
+        f1s = " ".join(f"{p['slot_f1']:>6.3f}" for p in curve["points"])
+        print(f"  {selection:<30} {f1s}  {row['base']['slot_f1']:.3f}  "
+              f"{row['teacher']['slot_f1']:.3f}")
+
+
+def _say(line: str) -> None:
+    if not line.startswith("tune: step"):
+        print(line, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
