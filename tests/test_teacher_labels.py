@@ -120,6 +120,19 @@ def test_a_teacher_that_is_down_stops_labelling_and_a_rerun_continues(tmp_path: 
         assert done.labelled == 6 and server.requests == 8
 
 
+def test_a_text_the_teacher_refuses_as_too_long_is_written_off_and_labelling_goes_on(
+    tmp_path: Path,
+) -> None:
+    rows = delivery_rows(3)
+    texts = [Text(r["id"], r["text"]) for r in rows]
+    with AnswerKeyServer(_answers(rows), fail=[413]) as server:  # the first text: too large
+        backend = OpenAIBackend(server.url, "answer-key")
+        with LabelFiles(tmp_path) as files:
+            summary = label_texts(texts, backend, _spec(), files, retry=FAST_RETRY)
+    assert (summary.labelled, summary.failed) == (2, 1)
+    assert "413" in _lines(tmp_path / FAILED_FILE)[0]["error"]
+
+
 def _distill_command(folder: Path, url: str) -> list[str]:
     return [
         sys.executable, "-m", "extractly.cli", "distill", str(folder / "schema.json"),

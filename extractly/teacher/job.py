@@ -72,7 +72,8 @@ class DistillConfig:
     """Labels after each round, e.g. ``(25, 50, 100, 200, 300)`` for a learning curve;
     default ``labels`` split evenly over ``rounds``."""
     pool: int = 4
-    """From round 2 on, the student scores ``pool`` times the round's quota of candidates."""
+    """From round 2 on, the last round's student scores ``pool`` times the round's quota of
+    candidates drawn at random; ``diverse`` selection then picks among the most uncertain."""
     seed: int = 0
     concurrency: int = 1
     """Teacher requests in flight at once."""
@@ -310,8 +311,8 @@ def _pick(
     free = [t for t in texts if t.id not in taken]
     if student is None:
         return diverse_pick(free, quota, chosen=chosen, seed=config.seed)
-    pool = diverse_pick(free, quota * config.pool, chosen=chosen, seed=config.seed)
-    say(f"distill: the round's student scores {len(pool)} candidate texts")
+    pool = random_pick(free, quota * config.pool, seed=config.seed + len(chosen))
+    say(f"distill: the last round's student scores {len(pool)} candidate texts")
     uncertainty = student_uncertainty(schema, student, pool, model, safeguards)
     return diverse_pick(pool, quota, chosen=chosen, uncertainty=uncertainty, seed=config.seed)
 

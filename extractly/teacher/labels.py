@@ -184,13 +184,19 @@ def label_texts(
     return summary
 
 
+TEXT_STATUSES = frozenset({400, 413, 422})
+"""HTTP statuses that refuse this request (too long, malformed for this text), not the teacher:
+the text is written off as failed and labelling goes on."""
+
+
 def _unreachable(outcome: ExtractlyError) -> bool:
-    """A transport failure only: every attempt ended without any answer text."""
+    """A failure of the teacher rather than of the text: no answer at all after the retries
+    (refused, timeouts, 429, 5xx), or a refusal such as 401, 403 or 404."""
     if isinstance(outcome, BackendRequestError):
-        return True
+        return outcome.status not in TEXT_STATUSES
     attempts = getattr(outcome, "attempts", None) or ()
-    return bool(attempts) and all(not a.raw_text for a in attempts) and all(
-        (a.error or "").startswith("BackendRequestError") for a in attempts
+    return bool(attempts) and all(
+        not a.raw_text and (a.error or "").startswith("BackendRequestError") for a in attempts
     )
 
 

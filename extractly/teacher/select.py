@@ -1,16 +1,22 @@
 """Which texts to ask the teacher about: ``random_pick`` (the baseline) and ``diverse_pick``.
 
-A label teaches most where the student is unsure and where the texts are unlike those already
-labelled. ``diverse_pick`` is greedy k-center selection (as in core-set active learning) over
-the texts' word and word-pair features, each text's distance to the nearest text already
-chosen weighted by the student's uncertainty about it (one minus its least confident field,
-``Extraction.confidence``), when the caller has scored the texts with a student. Without
-scores it is plain k-center: it covers the texts' variety (every phrasing, every kind of
-document) instead of sampling the common kind over and over.
+A label teaches most where the texts are unlike those already labelled and where the student is
+unsure. ``diverse_pick`` clusters the texts (spherical k-means over word and word-pair features,
+seeded farthest-first, as many clusters as texts chosen in all) and takes one text from each cluster
+that holds no chosen text yet, the largest clusters first: every kind of text gets a label, and
+the common kinds first, instead of the common kind over and over (random) or the oddest texts
+first (plain farthest-first k-center, which favours outliers: here a lone odd text is a
+cluster of one and comes last). The text taken from a cluster is
+the one nearest its centre. When the caller has scored the texts with a student
+(``uncertainty``: one minus its least confident field), only the most uncertain texts are
+clustered (``PREFILTER`` times as many as wanted), clusters are ranked by size times their mean
+uncertainty, and the most uncertain text of a cluster's nearer half is taken. If fewer
+clusters are uncovered than texts wanted, the rest are farthest-first picks.
 
 Features are hashed (``FEATURES`` buckets) TF-IDF vectors of lower-cased words and adjacent word
-pairs, L2-normalised, so distance is ``1 - cosine``. Everything is seeded: the same texts, seed
-and scores give the same picks. Not here: scoring texts with a student (``job``), labelling.
+pairs found in at least two texts, L2-normalised, so similarity is the cosine. Everything is
+seeded: the same texts, seed and scores give the same picks. Not here: scoring texts with a
+student (``job``), labelling.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ import numpy.typing as npt
 
 from .labels import Text
 
+PREFILTER = 4
+"""With student scores, only the ``PREFILTER * n`` most uncertain texts are clustered (as in
+Zhdanov's diverse mini-batch active learning): uncertainty decides where, diversity which."""
 FEATURES = 2048
 """Hash buckets of the text features (collisions only blur distances a little)."""
 _WORD = re.compile(r"\w+")
@@ -47,36 +56,102 @@ def diverse_pick(
     uncertainty: Mapping[str, float] | None = None,
     seed: int = 0,
 ) -> list[Text]:
-    """``n`` texts of ``texts`` (none of ``chosen``), each the one farthest from everything
-    chosen so far, distance times ``0.25 + uncertainty`` when ``uncertainty`` (id -> 0..1) is
-    given; a text without a score counts as fully uncertain."""
+    """``n`` texts of ``texts`` (none of ``chosen``) covering the clusters ``chosen`` leaves
+    uncovered (the module docstring); ``uncertainty``: id -> 0..1, a text without a score
+    counts as fully uncertain."""
     taken = {t.id for t in chosen}
     pool = [t for t in texts if t.id not in taken]
-    if n <= 0 or not pool:
+    n = min(n, len(pool))
+    if n <= 0:
         return []
+    if uncertainty is not None:  # the most uncertain PREFILTER x n, then diversity among them
+        order = sorted(range(len(pool)), key=lambda i: -uncertainty.get(pool[i].id, 1.0))
+        pool = [pool[i] for i in sorted(order[: max(n, PREFILTER * n)])]
     vectors = featurize([t.text for t in pool] + [t.text for t in chosen])
-    candidates, anchors = vectors[: len(pool)], vectors[len(pool):]
-    weight = np.ones(len(pool), dtype=np.float32)
+    doubt = np.ones(len(pool), dtype=np.float32)
     if uncertainty is not None:
-        weight = np.array([0.25 + uncertainty.get(t.id, 1.0) for t in pool], dtype=np.float32)
-    if len(anchors):
-        nearest = 1.0 - (candidates @ anchors.T).max(axis=1)
-    else:
-        nearest = np.full(len(pool), 2.0, dtype=np.float32)  # nothing chosen: all equally far
-    # a seeded jitter far below any real distance breaks ties without favouring input order
-    jitter = np.random.default_rng(seed).random(len(pool)).astype(np.float32) * 1e-6
-    picked: list[int] = []
-    for _ in range(min(n, len(pool))):
-        score = nearest * weight + jitter
-        score[picked] = -1.0
-        best = int(np.argmax(score))
-        picked.append(best)
-        nearest = np.minimum(nearest, 1.0 - candidates @ candidates[best])
+        doubt = np.array([uncertainty.get(t.id, 1.0) for t in pool], dtype=np.float32)
+    labels = spherical_kmeans(vectors, len(chosen) + n, seed)
+    own, anchor = labels[: len(pool)], labels[len(pool):]
+    covered = set(anchor.tolist())
+    sims = (vectors[: len(pool)] * _centres(vectors, labels)[own]).sum(axis=1)
+    ranked: list[tuple[float, int]] = []
+    for cluster in set(own.tolist()) - covered:
+        members = np.flatnonzero(own == cluster)
+        weight = float(len(members) * (doubt[members].mean() if uncertainty is not None else 1))
+        near = members[np.argsort(-sims[members], kind="stable")]
+        if uncertainty is not None:  # the most uncertain of the nearer half
+            half = near[: max(1, (len(near) + 1) // 2)]
+            best = int(half[np.argmax(doubt[half])])
+        else:
+            best = int(near[0])
+        ranked.append((weight, best))
+    ranked.sort(key=lambda item: (-item[0], item[1]))
+    picked = [index for _, index in ranked[:n]]
+    if len(picked) < n:
+        picked += farthest_first(vectors[: len(pool)], n - len(picked),
+                                 anchors=np.concatenate([vectors[len(pool):],
+                                                         vectors[picked]]), seed=seed)
     return [pool[i] for i in picked]
 
 
+def spherical_kmeans(
+    vectors: npt.NDArray[np.float32], k: int, seed: int, rounds: int = 15
+) -> npt.NDArray[np.int64]:
+    """Cluster labels of unit ``vectors`` into at most ``k`` clusters by cosine similarity:
+    centres seeded farthest-first (so a small group of texts unlike the rest gets a centre of
+    its own, which k-means++ leaves to chance), then ``rounds`` of Lloyd's updates."""
+    seeds = farthest_first(vectors, min(k, len(vectors)), anchors=vectors[:0], seed=seed)
+    centre = vectors[seeds].copy()
+    labels = np.argmax(vectors @ centre.T, axis=1)
+    for _ in range(rounds):
+        for c in range(len(centre)):
+            members = vectors[labels == c]
+            if len(members):
+                mean = members.sum(axis=0)
+                norm = float(np.linalg.norm(mean))
+                centre[c] = mean / norm if norm else centre[c]
+        new = np.argmax(vectors @ centre.T, axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    out: npt.NDArray[np.int64] = labels.astype(np.int64)
+    return out
+
+
+def _centres(
+    vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float32]:
+    out = np.zeros((int(labels.max()) + 1, vectors.shape[1]), dtype=np.float32)
+    np.add.at(out, labels, vectors)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+
+def farthest_first(
+    vectors: npt.NDArray[np.float32], n: int, *, anchors: npt.NDArray[np.float32], seed: int
+) -> list[int]:
+    """Greedy k-center: ``n`` rows of ``vectors``, each the farthest from ``anchors`` and the
+    rows already picked."""
+    if len(anchors):
+        nearest = 1.0 - (vectors @ anchors.T).max(axis=1)
+    else:
+        nearest = np.full(len(vectors), 2.0, dtype=np.float32)
+    jitter = np.random.default_rng(seed).random(len(vectors)).astype(np.float32) * 1e-6
+    picked: list[int] = []
+    for _ in range(min(n, len(vectors))):
+        score = nearest + jitter
+        score[picked] = -1.0
+        best = int(np.argmax(score))
+        picked.append(best)
+        nearest = np.minimum(nearest, 1.0 - vectors @ vectors[best])
+    return picked
+
+
 def featurize(texts: Sequence[str]) -> npt.NDArray[np.float32]:
-    """Hashed TF-IDF of words and word pairs, one L2-normalised row per text."""
+    """Hashed TF-IDF of words and word pairs, one L2-normalised row per text. Terms found in
+    one text only are left out: they cannot make two texts alike, and with IDF they would
+    outweigh the wording texts share (every text would look equally unlike every other)."""
     rows = [_terms(text) for text in texts]
     df: dict[int, int] = {}
     for terms in rows:
@@ -85,7 +160,8 @@ def featurize(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     out = np.zeros((len(texts), FEATURES), dtype=np.float32)
     for i, terms in enumerate(rows):
         for term in terms:
-            out[i, term] += math.log((1 + len(texts)) / (1 + df[term])) + 1.0
+            if df[term] > 1:
+                out[i, term] += math.log((1 + len(texts)) / (1 + df[term])) + 1.0
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
 
