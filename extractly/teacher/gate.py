@@ -11,6 +11,7 @@ Not here: labelling, tuning, writing the registry (``job``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ def score_contenders(
     rows: Sequence[GoldRow],
     contenders: Sequence[Contender],
     *,
-    model: str | Path | None = None,
+    model: str | os.PathLike[str] | None = None,
     safeguards: Safeguards | None = None,
     batch_size: int | None = None,
 ) -> dict[str, EvalReport]:

@@ -95,7 +95,8 @@ class RoundReport:
     """Labels trained on after this round (failed answers are not labels)."""
     adapter: str | None = None
     held_out_f1: float | None = None
-    """The round's adapter on the gate's held-out slice (measured for the last round)."""
+    """The round's adapter on the gate's held-out slice: the learning curve the command
+    prints."""
     tune_seconds: float | None = None
 
 
@@ -119,10 +120,12 @@ class DistillReport:
         lines = [
             f"texts: {self.texts} ({len(self.unusable)} unusable), held out for the gate: "
             f"{self.held_out}",
-            "round  labels  adapter",
+            "round  labels  held-out F1  tune s  adapter",
         ]
         for r in self.rounds:
-            lines.append(f"{r.round:>5}  {r.labels:>6}  {r.adapter or '-'}")
+            f1 = "-" if r.held_out_f1 is None else f"{r.held_out_f1:.3f}"
+            secs = "-" if r.tune_seconds is None else f"{r.tune_seconds:.0f}"
+            lines.append(f"{r.round:>5}  {r.labels:>6}  {f1:>11}  {secs:>6}  {r.adapter or '-'}")
         if self.scores:
             lines.append("held-out slice      micro F1  field acc  exact  valid")
             for name, s in self.scores.items():
@@ -202,6 +205,7 @@ def distill(
                                 f"{files.failed.path}")
         chosen: list[Text] = []
         adapter: Path | None = None
+        scored: EvalReport | None = None
         for number, size in enumerate(round_sizes(config), start=1):
             picks = plan.setdefault("rounds", [])
             if len(picks) < number:
@@ -223,11 +227,16 @@ def distill(
                 schema, folder / f"round-{number}", labelled, config, model, safeguards, say
             )
             this.adapter = str(adapter)
+            scored = score_contenders(schema, gold, [Contender(CANDIDATE, adapter)],
+                                      model=model, safeguards=safeguards)[CANDIDATE]
+            this.held_out_f1 = scored.micro.f1
+            say(f"distill: round {number}: {len(labelled)} labels, held-out F1 "
+                f"{this.held_out_f1:.3f}")
+            _write_report(folder, report)
         _write_report(folder, report)
-        if config.label_only or adapter is None:
+        if config.label_only or adapter is None or scored is None:
             return report
-    _gate(schema, spec, adapter, gold, report, model, safeguards, say)
-    report.rounds[-1].held_out_f1 = report.scores[CANDIDATE]["f1"]
+    _gate(schema, spec, adapter, scored, gold, report, model, safeguards, say)
     _write_report(folder, report)
     return report
 
@@ -358,22 +367,25 @@ def _tune_round(
 
 
 def _gate(
-    schema: type[BaseModel] | Mapping[str, Any], spec: Any, adapter: Path, gold: Sequence[GoldRow],
-    report: DistillReport, model: str | os.PathLike[str] | None, safeguards: Safeguards, say: Say,
+    schema: type[BaseModel] | Mapping[str, Any], spec: Any, adapter: Path, scored: EvalReport,
+    gold: Sequence[GoldRow], report: DistillReport, model: str | os.PathLike[str] | None,
+    safeguards: Safeguards, say: Say,
 ) -> None:
+    """Score the registered adapter and the base model beside the candidate's ``scored``
+    report, decide, and register the candidate if it won."""
     model_path = resolve_model_path(model)
-    contenders = [Contender(CANDIDATE, adapter)]
     registered = lookup(spec, model_path)
     if registered is not None and registered.read_bytes() == adapter.read_bytes():
+        report.scores = {CANDIDATE: _score(scored)}
         report.promoted, report.registered = True, str(registered)
         report.reason = "this adapter is already the registered one (an earlier run promoted it)"
         say(f"distill: {report.reason}")
-        registered = None
-    if registered is not None:
-        contenders.append(Contender(REGISTERED, registered))
-    contenders.append(Contender(BASE, None))
-    say(f"distill: the gate scores {len(contenders)} contenders on {len(gold)} held-out labels")
-    reports = score_contenders(schema, gold, contenders, model=model_path, safeguards=safeguards)
+        return
+    rivals = [Contender(REGISTERED, registered)] if registered is not None else []
+    rivals.append(Contender(BASE, None))
+    say(f"distill: the gate scores {len(rivals)} more contender(s) on {len(gold)} held-out labels")
+    reports = {CANDIDATE: scored} | score_contenders(schema, gold, rivals, model=model_path,
+                                                     safeguards=safeguards)
     report.scores = {name: _score(r) for name, r in reports.items()}
     decision = decide(reports)
     report.promoted, report.reason = decision.promote, decision.reason
