@@ -51,8 +51,10 @@ def add_parser(sub: Any) -> None:
                      help="which texts to label: random, or diverse (k-center over the texts, "
                      "weighted by the student's uncertainty from round 2); default "
                      f"{defaults.selection}")
-    cmd.add_argument("--rounds", type=int, default=defaults.rounds,
-                     help="label/tune rounds sharing --labels (default 1)")
+    cmd.add_argument("--rounds", type=_rounds, default=defaults.rounds, metavar="N|SIZES",
+                     help="label/tune rounds: N sharing --labels evenly, or the labels after "
+                     "each round, e.g. 25,50,100,200,300 (each round's adapter is scored on the "
+                     "held-out labels: a learning curve); default 1")
     cmd.add_argument("--concurrency", type=int, default=defaults.concurrency,
                      help="teacher requests in flight at once (default 1)")
     cmd.add_argument("--retry-failed", action="store_true",
@@ -69,9 +71,11 @@ def _run(args: argparse.Namespace) -> int:
     from .teacher.job import DistillConfig, distill
 
     try:
+        sizes = args.rounds if isinstance(args.rounds, tuple) else None
         config = DistillConfig(
-            labels=args.labels, held_out=args.held_out, selection=args.selection,
-            rounds=args.rounds, seed=args.seed, concurrency=args.concurrency,
+            labels=sizes[-1] if sizes else args.labels, held_out=args.held_out,
+            selection=args.selection, rounds=len(sizes) if sizes else args.rounds,
+            round_sizes=sizes, seed=args.seed, concurrency=args.concurrency,
             retry_failed=args.retry_failed, label_only=args.label_only,
             text_field=args.text_field, id_field=args.id_field,
             tune=tune_config_from_args(args),
@@ -92,6 +96,18 @@ def _run(args: argparse.Namespace) -> int:
     print(report.format(), file=sys.stderr)
     print(json.dumps(report.to_json(), ensure_ascii=False))
     return 0
+
+
+def _rounds(text: str) -> int | tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of rounds or label counts such as 25,50,100, not {text!r}"
+        ) from None
+    if any(v < 1 for v in values) or list(values) != sorted(set(values)):
+        raise argparse.ArgumentTypeError(f"expected growing positive numbers, not {text!r}")
+    return values[0] if len(values) == 1 else values
 
 
 def _say(line: str) -> None:

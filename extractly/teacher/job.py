@@ -169,13 +169,34 @@ def distill(
             f"{texts_path}: {len(texts)} usable text(s), but {config.held_out} are held out for "
             "the promotion gate; give more texts or a smaller --held-out"
         )
-    by_id = {t.id: t for t in texts}
     plan = _load_plan(folder, texts_path, config)
     if "held_out" not in plan:
         plan["held_out"] = [t.id for t in random_pick(texts, config.held_out, seed=config.seed)]
         _save_plan(folder, plan)
-    held = [by_id[i] for i in plan["held_out"]]
     teacher_backend = backend_from_spec(teacher)
+    try:
+        return _distill(schema, spec, config, folder, texts, unusable, plan, teacher_backend,
+                        model, safeguards, say, progress)
+    finally:
+        if teacher_backend is not teacher:  # built here from a spec: ours to close
+            teacher_backend.close()
+
+
+def _distill(
+    schema: type[BaseModel] | Mapping[str, Any], spec: Any, config: DistillConfig, folder: Path,
+    texts: list[Text], unusable: list[dict[str, str]], plan: dict[str, Any],
+    teacher_backend: Backend, model: str | os.PathLike[str] | None, safeguards: Safeguards,
+    say: Say, progress: bool,
+) -> DistillReport:
+    by_id = {t.id: t for t in texts}
+    missing = [i for ids in [plan["held_out"], *plan.get("rounds", [])] for i in ids
+               if i not in by_id]
+    if missing:
+        raise ValueError(
+            f"{folder / PLAN_FILE} chose texts the input no longer has (ids {missing[:5]}); "
+            "resume with the input it was made from, or choose another output folder"
+        )
+    held = [by_id[i] for i in plan["held_out"]]
     tally = LabelSummary()
     report = DistillReport(str(folder), len(texts), unusable, len(held), [], {})
     with LabelFiles(folder) as files:
