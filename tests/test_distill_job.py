@@ -32,7 +32,7 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
     with AnswerKeyServer({r["text"]: r["gold"] for r in rows}) as server:
         teacher = f"openai:{server.url}#answer-key"
         good = distill(DELIVERY_SCHEMA, texts, teacher, tmp_path / "good", DistillConfig(
-            labels=64, held_out=24, selection="random", tune=TuneConfig(max_steps=48)))
+            labels=64, held_out=16, selection="random", tune=TuneConfig(max_steps=48)))
         assert good.promoted, good.reason
         scores = good.scores
         assert scores[CANDIDATE]["f1"] > scores[BASE]["f1"], scores
@@ -40,10 +40,10 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
         registered = lookup(spec, model)
         assert registered is not None
         assert registered.read_bytes() == Path(good.rounds[-1].adapter or "").read_bytes()
-        assert good.labelling["labelled"] == 64 + 24 and good.unusable == []
+        assert good.labelling["labelled"] == 64 + 16 and good.unusable == []
 
         worse = distill(DELIVERY_SCHEMA, texts, teacher, tmp_path / "worse", DistillConfig(
-            labels=10, held_out=24, selection="random", tune=TuneConfig(max_steps=3)))
+            labels=10, held_out=16, selection="random", tune=TuneConfig(max_steps=3)))
     assert worse.promoted is False
     assert worse.scores[CANDIDATE]["f1"] < worse.scores[REGISTERED]["f1"], worse.scores
     assert "does not beat registered" in worse.reason
