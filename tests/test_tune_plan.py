@@ -147,3 +147,25 @@ def test_explain_and_plan_only_on_the_command_line(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
     assert bad.returncode == 2 and "--budget takes a duration" in bad.stderr
+
+
+def test_a_small_held_out_slice_does_not_stop_the_run() -> None:
+    """Early stopping on fewer than MIN_VALIDATION held-out pairs stopped tunes on noise
+    (plan.MIN_VALIDATION); the plan turns it off and says why, unless --patience is given."""
+    from extractly.tune.plan import MIN_VALIDATION, PATIENCE
+
+    spec = load_schema(ORDER_SCHEMA, Safeguards())
+    pairs = [make_pair(r["text"], r["output"], spec) for r in order_rows()]
+    found = profile_pairs(pairs, spec.decode_schema)
+    copyable = free_string_properties(spec.decode_schema)
+    small = plan_tune(found, TuneConfig(), copyable=copyable, train_pairs=90,
+                      validation_pairs=MIN_VALIDATION - 1)
+    assert small.schedule.patience is None
+    assert any(c.setting == "early_stopping" and c.value == "off" and c.source == "data"
+               for c in small.choices)
+    enough = plan_tune(found, TuneConfig(), copyable=copyable, train_pairs=270,
+                       validation_pairs=MIN_VALIDATION)
+    assert enough.schedule.patience == PATIENCE
+    given = plan_tune(found, TuneConfig(patience=2), copyable=copyable, train_pairs=90,
+                      validation_pairs=5)
+    assert given.schedule.patience == 2

@@ -88,7 +88,8 @@ def inspect_data(
     pairs = read_pairs(train_path, spec)  # validate everything before the slow part
     profile = profile_pairs(pairs, spec.decode_schema)
     train, held_out = split(drop_duplicates(pairs), config.validation_share, config.seed)
-    plan = plan_tune(profile, config, copyable=copyable_fields(spec), train_pairs=len(train))
+    plan = plan_tune(profile, config, copyable=copyable_fields(spec), train_pairs=len(train),
+                     validation_pairs=len(held_out))
     return Inspection(spec, pairs, train, held_out, profile, plan)
 
 

@@ -187,7 +187,7 @@ def train_lora(
                     best_state = _lora_state(model)
                 else:
                     stale += 1
-                    if stale >= schedule.patience:
+                    if schedule.patience is not None and stale >= schedule.patience:
                         say(f"tune: early stop at step {step} (no improvement in {stale} passes)")
                         stopped = "early"
                         break
