@@ -35,6 +35,7 @@ from typing import Any
 
 from .backends import backend_from_spec
 from .backends.base import Backend, BackendRequest
+from .budget import max_output_tokens
 from .chain import Chain
 from .distill import DistillLog
 from .errors import ExtractlyError
@@ -148,6 +149,8 @@ class ShadowRunner:
         self._lock = threading.Lock()
         self.stats = ShadowStats()
         self._names = list((spec.decode_schema.get("properties") or {}).keys())
+        # a server without structured output may indent its JSON: twice the compact need
+        self._max_tokens = 2 * max_output_tokens(spec.decode_schema)
 
     def observe(self, text: str, outcome: Extraction[Any] | ExtractlyError) -> None:
         """Count ``outcome`` and, if sampled, send ``text`` to the teacher in the background."""
@@ -168,7 +171,7 @@ class ShadowRunner:
             self._pending.discard(future)
 
     def _compare(self, text: str, student: Any) -> None:
-        request = BackendRequest(text=text, spec=self.spec, max_tokens=1024)
+        request = BackendRequest(text=text, spec=self.spec, max_tokens=self._max_tokens)
         outcome = self._chain.run(request, self._validator)
         if isinstance(outcome, ExtractlyError):
             with self._lock:

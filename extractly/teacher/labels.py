@@ -41,6 +41,9 @@ from ..retry import RetryPolicy
 from ..schema import SchemaSpec
 from ..validate import OutputValidator
 
+TEACHER_TOKENS = 2
+"""The teacher's ``max_tokens``, in multiples of what the schema needs compact: a server without
+structured output may indent its JSON."""
 LABELS_FILE = "labels.jsonl"
 FAILED_FILE = "labels.failed.jsonl"
 
@@ -135,7 +138,7 @@ def label_texts(
     summary = LabelSummary(skipped=len(texts) - len(todo))
     chain = Chain([teacher], reask=True, retry=retry or RetryPolicy())
     validator = OutputValidator(spec)
-    max_tokens = max_output_tokens(spec.decode_schema)
+    max_tokens = TEACHER_TOKENS * max_output_tokens(spec.decode_schema)
 
     def ask(item: Text) -> Extraction[Any] | ExtractlyError:
         try:
