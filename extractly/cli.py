@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extractor: Extractor[Any] = Extractor(schema, **options_from_args(args))
         data = extractor.run(text).data
     except (ExtractlyError, OSError, ValueError) as exc:
-        return _fail(exc)
+        return cli_tune.fail(exc)
     print(json.dumps(data, ensure_ascii=False))
     return 0
 
@@ -89,12 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
     cli_view.add_parser(sub)
     cli_distill.add_parser(sub)
     return parser
-
-
-def _fail(exc: BaseException) -> int:
-    """Report ``exc`` on stderr as ``extractly: Type: message``; the exit status for it (2)."""
-    print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-    return 2
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -149,10 +143,10 @@ def _run(args: argparse.Namespace) -> int:
             config.max_row_bytes = args.max_row_bytes
         summary = run_job(config)
     except OutputLockedError as exc:
-        _fail(exc)
+        cli_tune.fail(exc)
         return EXIT_LOCKED
     except (ExtractlyError, OSError, ValueError) as exc:
-        return _fail(exc)
+        return cli_tune.fail(exc)
     return 130 if summary.interrupted else 0
 
 
@@ -193,7 +187,7 @@ def _eval(args: argparse.Namespace) -> int:
         extractor: Extractor[Any] = Extractor(schema, **options_from_args(args))
         report = evaluate(extractor, rows, progress=True)
     except (ExtractlyError, OSError, ValueError) as exc:
-        return _fail(exc)
+        return cli_tune.fail(exc)
     print(report.format_table(), flush=True)  # shown even if a report file cannot be written
     try:
         if args.json:
@@ -202,7 +196,7 @@ def _eval(args: argparse.Namespace) -> int:
         if args.html:
             report.write_html(args.html)
     except OSError as exc:
-        return _fail(exc)
+        return cli_tune.fail(exc)
     return 0
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .cli_tune import add_tune_flags, tune_config_from_args
+from .cli_tune import add_tune_flags, fail, tune_config_from_args
 from .errors import ExtractlyError, TeacherUnavailableError
 from .schema_ref import load_schema_ref
 
@@ -84,15 +84,14 @@ def _run(args: argparse.Namespace) -> int:
         report = distill(schema, args.texts, args.teacher, args.out, config, model=args.model,
                          say=_say, progress=True)
     except TeacherUnavailableError as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        fail(exc)
         return EXIT_TEACHER_UNAVAILABLE
     except ImportError as exc:
         print(f"extractly: distill tunes, which needs the [tune] extra ({exc}): "
               "pip install 'extractly[tune]'", file=sys.stderr)
         return 2
     except (ExtractlyError, OSError, ValueError) as exc:
-        print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     print(report.format(), file=sys.stderr)
     print(json.dumps(report.to_json(), ensure_ascii=False))
     return 0

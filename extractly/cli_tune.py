@@ -2,6 +2,8 @@
 
 ``add_tune_flags`` / ``tune_config_from_args`` are shared with ``extractly distill``
 (``cli_distill``), so a setting has one flag, one default and one help text wherever a tune runs.
+``fail`` is the commands' one ``extractly: Type: message`` printer (``cli`` imports this module,
+so it lives here rather than there).
 Not here: the tune itself (``extractly.tune``).
 """
 
@@ -112,7 +114,8 @@ def tune_config_from_args(args: argparse.Namespace) -> TuneDefaults:
     )
 
 
-def _fail(exc: BaseException) -> int:
+def fail(exc: BaseException) -> int:
+    """Report ``exc`` on stderr as ``extractly: Type: message``; the exit status for it (2)."""
     print(f"extractly: {type(exc).__name__}: {exc}", file=sys.stderr)
     return 2
 
@@ -136,7 +139,7 @@ def _tune(args: argparse.Namespace) -> int:
             if args.plan_only:
                 return 0
     except ExtractlyError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         from .tune import tune
     except ImportError as exc:
@@ -147,7 +150,7 @@ def _tune(args: argparse.Namespace) -> int:
         result = tune(schema, args.train, out_dir=args.out, model=args.model, config=config,
                       inspection=found)
     except ExtractlyError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(json.dumps({"adapter": str(result.adapter), "registered": str(result.registered),
                       "metrics": result.manifest["metrics"],
                       "held_out": result.manifest.get("held_out")}))

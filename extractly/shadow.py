@@ -42,7 +42,7 @@ from .errors import ExtractlyError
 from .result import Extraction
 from .retry import RetryPolicy
 from .schema import SchemaSpec
-from .scoring import normalize
+from .scoring import normalize, score_fields
 from .validate import OutputValidator
 
 
@@ -213,9 +213,10 @@ class ShadowRunner:
 
 
 def agreement(student: Any, teacher: Any, names: list[str]) -> dict[str, bool]:
-    """Per top-level field: do the two objects hold the same value (normalized, null as
-    absent)? A non-object answer (a root list) is compared as one field ``""``."""
+    """Per top-level field: do the two objects hold the same value, as ``extractly eval``
+    counts it (a true positive or a true negative of ``scoring.compare``)? A non-object answer
+    (a root list) is compared as one field ``""``."""
     if not isinstance(student, Mapping) or not isinstance(teacher, Mapping):
         return {"": normalize(student) == normalize(teacher)}
     fields = names or sorted(set(student) | set(teacher))
-    return {name: normalize(student.get(name)) == normalize(teacher.get(name)) for name in fields}
+    return {name: c.tp + c.tn > 0 for name, c in score_fields(student, teacher, fields).items()}

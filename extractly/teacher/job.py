@@ -42,7 +42,7 @@ from ..backends import backend_from_spec
 from ..backends.base import Backend
 from ..errors import ExtractlyError, TuneDataError
 from ..etl.rows import read_rows
-from ..evaluation import EvalReport, GoldRow
+from ..evaluation import EvalReport, GoldRow, gold_row
 from ..extractor import Extractor
 from ..model_files import file_sha256, resolve_model_path
 from ..progress import ProgressBar
@@ -220,7 +220,8 @@ def _distill(
             report.labelling = asdict(tally)
 
         ask(held, "held-out")
-        gold = [_gold(r) for r in files.labelled(plan["held_out"])]
+        gold = [gold_row(r, f"{files.path}: id {r['id']}")
+                for r in files.labelled(plan["held_out"])]
         if not gold:
             raise TuneDataError("the teacher answered none of the held-out texts validly; see "
                                 f"{files.failed.path}")
@@ -423,10 +424,6 @@ def _score(report: EvalReport) -> dict[str, Any]:
     micro = report.micro
     return {"f1": micro.f1, "accuracy": micro.accuracy, "exact": report.exact_match,
             "valid": report.valid_rate, "n": report.n}
-
-
-def _gold(record: Mapping[str, Any]) -> GoldRow:
-    return GoldRow(text=record["text"], gold=record["output"], id=str(record["id"]))
 
 
 def _write_report(folder: Path, report: DistillReport) -> None:
