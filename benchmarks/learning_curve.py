@@ -49,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(","))
     only = set(filter(None, args.schemas.split(",")))
+    out = Path(args.out)
     work = Path(tempfile.mkdtemp(prefix="extractly-curve-"))
     os.environ["EXTRACTLY_ADAPTERS"] = str(work / "registry")
     rows: list[dict[str, Any]] = []
@@ -91,14 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                    "reason": report.reason},
                         "seconds": round(time.monotonic() - started, 1),
                     }
+                    _write(out, sizes, [*rows, row])  # a killed run keeps its finished curves
             rows.append(row)
             _print(row, sizes)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": "learning_curve", "sizes": sizes, "rows": rows,
-                               "threads": os.cpu_count()}, indent=1))
+    _write(out, sizes, rows)
     print(f"wrote {out}")
     return 0
+
+
+def _write(out: Path, sizes: Sequence[int], rows: list[dict[str, Any]]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"benchmark": "learning_curve", "sizes": sizes, "rows": rows,
+                               "threads": os.cpu_count()}, indent=1))
+    tmp.replace(out)
 
 
 def _sources(by_source: dict[str, Any]) -> dict[str, Any]:

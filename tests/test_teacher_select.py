@@ -1,10 +1,12 @@
-"""Choosing texts to label (``extractly.teacher.select``): seeded, and covering every kind of
-text before a second of any kind."""
+"""Choosing texts to label (``extractly.teacher.select``): seeded, covering every kind of text
+before a second of any kind, and (coverage) preferring texts that state more."""
 
 from __future__ import annotations
 
+import itertools
+
 from extractly.teacher.labels import Text
-from extractly.teacher.select import diverse_pick, random_pick
+from extractly.teacher.select import coverage_pick, diverse_pick, random_pick
 
 KINDS = {
     "weather": "will it rain in {} tomorrow morning",
@@ -34,7 +36,7 @@ def test_diverse_pick_takes_one_of_each_kind_before_a_second_of_any() -> None:
 
 
 def test_uncertainty_moves_picks_towards_what_the_student_gets_wrong() -> None:
-    texts = _texts({"weather": 30, "music": 30, "booking": 30})
+    texts = _texts({"weather": 10, "music": 10, "booking": 10})
     unsure = {t.id: (0.9 if _kind(t) == "booking" else 0.05) for t in texts}
     picked = diverse_pick(texts, 6, uncertainty=unsure, seed=0)
     kinds = [_kind(t) for t in picked]
@@ -49,3 +51,28 @@ def test_random_pick_is_seeded_and_excludes() -> None:
     assert random_pick(texts, 5, seed=3) == first
     again = random_pick(texts, 20, seed=3, exclude=frozenset(t.id for t in first))
     assert len(again) == 15 and not {t.id for t in again} & {t.id for t in first}
+
+
+def test_coverage_pick_takes_kinds_in_proportion_and_texts_that_state_more() -> None:
+    texts = _texts({"weather": 30, "music": 10, "booking": 10})
+    fuller = [Text(f"weather-full-{i}", KINDS["weather"].format(name) + f" and in {other} too")
+              for i, (name, other) in enumerate(itertools.pairwise(NAMES))]
+    picked = coverage_pick([*texts, *fuller], 10, seed=0)
+    kinds = [_kind(t) for t in picked]
+    # 39 of 59 texts are about weather: about two thirds of the picks, and every kind
+    assert 5 <= kinds.count("weather") <= 8 and {"music", "booking"} <= set(kinds), kinds
+    assert len({t.text for t in picked}) == 10  # never the same wording twice
+    # the first weather text picked names two places: it covers more of the wording
+    assert next(t for t in picked if _kind(t) == "weather").id.startswith("weather-full-")
+    assert coverage_pick([*texts, *fuller], 10, seed=0) == picked  # seeded
+    more = coverage_pick(texts, 5, chosen=picked, seed=0)
+    assert not {t.id for t in more} & {t.id for t in picked} and len(more) == 5
+
+
+def test_coverage_pick_with_student_scores_picks_among_the_least_sure() -> None:
+    texts = _texts({"weather": 10, "music": 10, "booking": 10})
+    unsure = {t.id: (0.9 if _kind(t) == "booking" else 0.05) for t in texts}
+    picked = coverage_pick(texts, 6, uncertainty=unsure, seed=0)
+    kinds = [_kind(t) for t in picked]
+    assert kinds.count("booking") >= 4, kinds
+    assert len({t.text for t in picked}) == 6

@@ -7,9 +7,10 @@ The steps, each written to the output folder as it finishes, so a killed job res
    silently dropped.
 2. **Hold out** a seeded random slice (``held_out`` texts) and have the teacher label it: the
    promotion gate's test set. Random, so it measures the texts as they come.
-3. **Rounds** (``rounds``, default 1): choose the round's texts (``selection``: ``"random"``, or
-   ``"diverse"``: k-center over the texts, weighted from round 2 on by the previous round's
-   student's uncertainty on a pool of candidates), have the teacher label them
+3. **Rounds** (``rounds``, default 1): choose the round's texts (``selection``: ``"random"``;
+   ``"diverse"``: one text per cluster of the texts; ``"coverage"``: the texts that together
+   cover the wording of all best; from round 2 on the last two only among the texts the
+   previous round's student was least sure of), have the teacher label them
    (``labels.label_texts``: every answer on disk as it arrives), tune an adapter on every
    label so far (``extractly.tune``, settings chosen from the data unless ``tune`` says).
    Round ``r`` brings the labels to ``labels * r / rounds``.
@@ -51,10 +52,10 @@ from ..settings import Safeguards
 from ..tune import TuneConfig, tune
 from .gate import BASE, CANDIDATE, REGISTERED, Contender, decide, score_contenders
 from .labels import LabelFiles, LabelSummary, Text, label_texts
-from .select import diverse_pick, random_pick
+from .select import coverage_pick, diverse_pick, random_pick
 
-Selection = Literal["random", "diverse"]
-SELECTIONS: tuple[Selection, ...] = ("random", "diverse")
+Selection = Literal["random", "diverse", "coverage"]
+SELECTIONS: tuple[Selection, ...] = ("random", "diverse", "coverage")
 PLAN_FILE = "plan.json"
 REPORT_FILE = "report.json"
 Say = Callable[[str], None]
@@ -73,7 +74,8 @@ class DistillConfig:
     default ``labels`` split evenly over ``rounds``."""
     pool: int = 4
     """From round 2 on, the last round's student scores ``pool`` times the round's quota of
-    candidates drawn at random; ``diverse`` selection then picks among the most uncertain."""
+    candidates drawn at random; ``diverse`` and ``coverage`` then pick among the most uncertain
+    half (``select.PREFILTER``)."""
     seed: int = 0
     concurrency: int = 1
     """Teacher requests in flight at once."""
@@ -339,13 +341,14 @@ def _pick(
     taken = frozenset(t.id for t in [*chosen, *held])
     if config.selection == "random":
         return random_pick(texts, quota, seed=config.seed + len(chosen), exclude=taken)
+    pick = coverage_pick if config.selection == "coverage" else diverse_pick
     free = [t for t in texts if t.id not in taken]
     if student is None:
-        return diverse_pick(free, quota, chosen=chosen, seed=config.seed)
+        return pick(free, quota, chosen=chosen, seed=config.seed)
     pool = random_pick(free, quota * config.pool, seed=config.seed + len(chosen))
     say(f"distill: the last round's student scores {len(pool)} candidate texts")
     uncertainty = student_uncertainty(schema, student, pool, model, safeguards)
-    return diverse_pick(pool, quota, chosen=chosen, uncertainty=uncertainty, seed=config.seed)
+    return pick(pool, quota, chosen=chosen, uncertainty=uncertainty, seed=config.seed)
 
 
 def student_uncertainty(

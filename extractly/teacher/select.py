@@ -22,10 +22,12 @@ student (``job``), labelling.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 import math
 import random
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -33,9 +35,11 @@ import numpy.typing as npt
 
 from .labels import Text
 
-PREFILTER = 4
-"""With student scores, only the ``PREFILTER * n`` most uncertain texts are clustered (as in
-Zhdanov's diverse mini-batch active learning): uncertainty decides where, diversity which."""
+PREFILTER = 2
+"""With student scores, only the ``PREFILTER * n`` most uncertain texts compete (as in
+Zhdanov's diverse mini-batch active learning): uncertainty decides where, diversity which.
+Below ``job.DistillConfig.pool`` (the candidates scored per wanted label), or it filters
+nothing."""
 FEATURES = 2048
 """Hash buckets of the text features (collisions only blur distances a little)."""
 _WORD = re.compile(r"\w+")
@@ -92,6 +96,66 @@ def diverse_pick(
         picked += farthest_first(vectors[: len(pool)], n - len(picked),
                                  anchors=np.concatenate([vectors[len(pool):],
                                                          vectors[picked]]), seed=seed)
+    return [pool[i] for i in picked]
+
+
+def coverage_pick(
+    texts: Sequence[Text],
+    n: int,
+    *,
+    chosen: Sequence[Text] = (),
+    uncertainty: Mapping[str, float] | None = None,
+    seed: int = 0,
+) -> list[Text]:
+    """``n`` texts of ``texts`` (none of ``chosen``) that together, with ``chosen``, cover the
+    wording of all the texts best: greedy maximisation of a feature-based submodular function
+    (Wei, Iyer and Bilmes, ICML 2015), f(S) = sum over terms u of w_u * sqrt(m_u(S)), where
+    m_u(S) counts u's occurrences in S and w_u = sqrt(share of texts using u).
+
+    Why these: with sqrt, a term's next occurrence gains less than its first (wording already
+    covered counts less), and the greedy picks from two kinds of text in the ratio
+    (w_a / w_b)^2, which with this w_u is the ratio of their counts: the kinds in proportion, as
+    random selection gives them on average, but every kind and never the same wording twice
+    while other wording is uncovered. Within a kind, a text that states more (more fields to
+    learn from) gains more than a short one. With student scores, only the
+    ``PREFILTER * n`` most uncertain texts compete. Lazy greedy (gains only shrink); ties are
+    broken by a seeded order."""
+    taken = {t.id for t in chosen}
+    pool = [t for t in texts if t.id not in taken]
+    n = min(n, len(pool))
+    if n <= 0:
+        return []
+    if uncertainty is not None:
+        order = sorted(range(len(pool)), key=lambda i: -uncertainty.get(pool[i].id, 1.0))
+        pool = [pool[i] for i in sorted(order[: max(n, PREFILTER * n)])]
+    counts = [Counter(_terms(t.text)) for t in [*pool, *chosen]]
+    df = Counter(term for c in counts for term in c)
+    weight = {term: math.sqrt(k / len(counts)) for term, k in df.items()}
+    mass: dict[int, float] = {}
+    for c in counts[len(pool):]:
+        for term, k in c.items():
+            if term in weight:
+                mass[term] = mass.get(term, 0.0) + k
+
+    def gain(i: int) -> float:
+        return sum(weight[term] * (math.sqrt(mass.get(term, 0.0) + k)
+                                   - math.sqrt(mass.get(term, 0.0)))
+                   for term, k in counts[i].items() if term in weight)
+
+    tiebreak = random.Random(seed).sample(range(len(pool)), len(pool))
+    heap = [(-gain(i), tiebreak[i], i) for i in range(len(pool))]
+    heapq.heapify(heap)
+    picked: list[int] = []
+    while len(picked) < n:
+        _, order_key, i = heapq.heappop(heap)
+        fresh = gain(i)
+        if heap and -fresh > heap[0][0]:  # stale: another text may gain more now
+            heapq.heappush(heap, (-fresh, order_key, i))
+            continue
+        picked.append(i)
+        for term, k in counts[i].items():
+            if term in weight:
+                mass[term] = mass.get(term, 0.0) + k
     return [pool[i] for i in picked]
 
 
