@@ -1,0 +1,244 @@
+"""An instance of a schema written out as text a person might have written: the input half of a
+synthetic training pair (``instances`` gives the output half).
+
+``render(instance, schema, rng)`` states every property the instance has and nothing else (an
+instance with none gives a sentence that mentions no field), in
+one of four layouts (``STYLES``: label lines, bullets, prose sentences, one inline line), in a
+shuffled order, sometimes with unrelated sentences around it. Values are written the way texts
+write them, not the way the JSON stores them, so the model learns to normalise:
+
+- dates as ``2024-03-03``, ``March 3, 2024``, ``3 March 2024`` or ``Mar 3, 2024``; date-times
+  with ``at 14:30``;
+- small integers sometimes in words (``seven``), large ones sometimes with separators
+  (``12,500``), minutes of 60 and more sometimes as hours and minutes (``1 hour 5 minutes``);
+- booleans as yes/no;
+- lists in prose (``A, B and C``) or one per bullet; an empty list as "none";
+- nested objects as ``label value`` clauses.
+
+Labels come from the property's ``title`` or its name's words (``vocab.words_of``). Each stated
+value's written form is returned beside the text (``Rendered.written``, JSON pointer -> form),
+so a test can check that the text states what the output says.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import vocab
+
+STYLES = ("lines", "bullets", "prose", "inline")
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                "seventeen", "eighteen", "nineteen", "twenty")
+FILLER = (
+    "Thanks for reading.", "More details will follow next week.", "Posted in the weekly update.",
+    "Questions go to the usual channel.", "This note was written in a hurry.",
+    "See the previous message for context.", "All times are local.", "Updated this morning.",
+)
+PROSE = (
+    "The {label} {is} {value}.", "{Label}: {value}.", "Its {label} {is} {value}.",
+    "{value} {is} listed as the {label}.", "As for the {label}: {value}.",
+    "We have {value} for the {label}.",
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    written: dict[str, str]
+    """JSON pointer of each stated scalar -> how the text writes it."""
+
+
+def render(instance: Mapping[str, Any], schema: Mapping[str, Any],
+           rng: random.Random) -> Rendered:
+    """``instance`` (an object) as text, in a layout drawn from ``STYLES``."""
+    style = rng.choice(STYLES)
+    schema = _Resolver(schema).node(schema, instance)
+    return _render_object(instance, schema, style, _Resolver(schema), rng)
+
+
+class _Resolver:
+    """The schema node that describes a value: local ``$ref`` followed, and of ``anyOf`` /
+    ``oneOf`` the branch whose type fits the value."""
+
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+
+    def node(self, node: Any, value: Any) -> Mapping[str, Any]:
+        for _ in range(20):
+            if not isinstance(node, Mapping):
+                return {}
+            if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
+                target: Any = self.root
+                for part in filter(None, node["$ref"][1:].split("/")):
+                    target = target.get(part, {}) if isinstance(target, Mapping) else {}
+                if not isinstance(target, Mapping):
+                    target = {}
+                node = {**{k: v for k, v in node.items() if k != "$ref"}, **target}
+                continue
+            branches = node.get("anyOf") or node.get("oneOf")
+            if isinstance(branches, list):
+                fits = [b for b in (self.node(b, value) for b in branches) if _fits(b, value)]
+                rest = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}
+                node = {**rest, **(fits[0] if fits else {})}
+                continue
+            return node
+        return {}
+
+
+def _fits(node: Mapping[str, Any], value: Any) -> bool:
+    kind = node.get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind} if kind else set()
+    if "enum" in node:
+        return value in node["enum"]
+    if not kinds:
+        return True
+    actual = ("null" if value is None else "boolean" if isinstance(value, bool)
+              else "integer" if isinstance(value, int) else "number" if isinstance(value, float)
+              else "string" if isinstance(value, str) else "array" if isinstance(value, list)
+              else "object")
+    return actual in kinds or (actual == "integer" and "number" in kinds)
+
+
+def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style: str,
+                   resolver: _Resolver, rng: random.Random) -> Rendered:
+    props: Mapping[str, Any] = schema.get("properties") or {}
+    keys = list(instance)
+    if rng.random() < 0.6:
+        rng.shuffle(keys)
+    written: dict[str, str] = {}
+    parts: list[str] = []
+    for key in keys:
+        value = instance[key]
+        node = resolver.node(props.get(key, {}), value)
+        label = _label(key, node)
+        scalars = isinstance(value, list) and value and not any(
+            isinstance(v, (list, Mapping)) for v in value)
+        if style == "bullets" and scalars and rng.random() < 0.5:
+            items = resolver.node(_item_node(node, 0), value[0])
+            forms = [_scalar(v, items, key, rng) for v in value]
+            written |= {f"/{key}/{i}": f for i, f in enumerate(forms)}
+            parts.append(f"{label.capitalize()}:\n" + "\n".join(f"  - {f}" for f in forms))
+            continue
+        form = _value(value, node, key, f"/{key}", written, resolver, rng)
+        plural = isinstance(value, list) and len(value) > 1
+        parts.append(_state(style, label, form, plural, rng))
+    if not parts:  # nothing to state: a text that mentions none of the fields
+        return Rendered(rng.choice(FILLER), written)
+    joiner = {"lines": "\n", "bullets": "\n", "prose": " ", "inline": "; "}[style]
+    body = joiner.join(parts)
+    if style == "bullets":
+        body = "\n".join(p if p.startswith("  ") else f"- {p}" for p in body.split("\n"))
+    title = " ".join(vocab.words_of(str(schema.get("title") or "")))
+    if title and rng.random() < 0.4:
+        body = (f"{title.capitalize()}\n{body}" if style != "prose"
+                else f"About this {title}: {body}")
+    if rng.random() < 0.3:
+        body = f"{rng.choice(FILLER)}\n{body}" if rng.random() < 0.5 else \
+            f"{body}\n{rng.choice(FILLER)}"
+    return Rendered(body, written)
+
+
+def _label(key: str, node: Mapping[str, Any]) -> str:
+    title = node.get("title")
+    if isinstance(title, str) and 0 < len(title) <= 40:
+        return title.lower()
+    return " ".join(vocab.words_of(key)) or key
+
+
+def _state(style: str, label: str, form: str, plural: bool, rng: random.Random) -> str:
+    if style == "prose":
+        template = rng.choice(PROSE)
+        return template.format(label=label, Label=label.capitalize(), value=form,
+                               **{"is": "are" if plural else "is"})
+    if style == "inline":
+        return f"{label} {form}" if rng.random() < 0.5 else f"{label}: {form}"
+    return f"{label.capitalize()}: {form}"
+
+
+def _value(value: Any, node: Mapping[str, Any], key: str, pointer: str,
+           written: dict[str, str], resolver: _Resolver, rng: random.Random) -> str:
+    if isinstance(value, Mapping):
+        props = node.get("properties") or {}
+        clauses = []
+        for sub, inner in value.items():
+            child = resolver.node(props.get(sub, {}), inner)
+            form = _value(inner, child, sub, f"{pointer}/{sub}", written, resolver, rng)
+            clauses.append(f"{_label(sub, child)} {form}")
+        return "(" + ", ".join(clauses) + ")" if clauses else "(none)"
+    if isinstance(value, list):
+        forms = [_value(v, resolver.node(node.get("items", {}), v), key, f"{pointer}/{i}",
+                        written, resolver, rng)
+                 for i, v in enumerate(value)]
+        return _listed(forms, rng)
+    form = _scalar(value, node, key, rng)
+    written[pointer] = form
+    return form
+
+
+def _item_node(node: Mapping[str, Any], index: int) -> Any:
+    prefix = node.get("prefixItems") or (node["items"] if isinstance(node.get("items"), list)
+                                         else [])
+    if index < len(prefix):
+        return prefix[index]
+    items = node.get("items", {})
+    return items if isinstance(items, Mapping) else {}
+
+
+def _listed(forms: Sequence[str], rng: random.Random) -> str:
+    if not forms:
+        return "none"
+    if len(forms) == 1:
+        return forms[0]
+    joiner = rng.choice((" and ", ", and ", " & "))
+    return ", ".join(forms[:-1]) + joiner + forms[-1] if rng.random() < 0.7 else ", ".join(forms)
+
+
+def _scalar(value: Any, node: Mapping[str, Any], key: str, rng: random.Random) -> str:
+    if isinstance(value, bool):
+        return rng.choice(("yes", "Yes")) if value else rng.choice(("no", "No"))
+    if value is None:
+        return "none"
+    if isinstance(value, int):
+        return _integer(value, key, rng)
+    if isinstance(value, float):
+        return f"{value:g}" if rng.random() < 0.5 else str(value)
+    text = str(value)
+    fmt = node.get("format")
+    if fmt == "date":
+        return _date(text, rng)
+    if fmt == "date-time" and "T" in text:
+        day, clock = text.split("T", 1)
+        return f"{_date(day, rng)} at {clock[:5]}"
+    return text
+
+
+def _integer(value: int, key: str, rng: random.Random) -> str:
+    words = vocab.words_of(key)
+    if value >= 60 and any(w.startswith("minute") for w in words) and rng.random() < 0.5:
+        hours, minutes = divmod(value, 60)
+        hour_word = "hour" if hours == 1 else "hours"
+        return (f"{hours} {hour_word} {minutes} minutes" if minutes else f"{hours} {hour_word}"
+                ) if rng.random() < 0.6 else f"{hours} h {minutes} min"
+    if 0 <= value < len(NUMBER_WORDS) and rng.random() < 0.3:
+        return NUMBER_WORDS[value]
+    if abs(value) >= 10_000 and rng.random() < 0.5:
+        return f"{value:,}"
+    return str(value)
+
+
+def _date(iso: str, rng: random.Random) -> str:
+    try:
+        day = datetime.date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return rng.choice((
+        day.isoformat(),
+        f"{day:%B} {day.day}, {day.year}",
+        f"{day.day} {day:%B} {day.year}",
+        f"{day:%b} {day.day}, {day.year}",
+    ))

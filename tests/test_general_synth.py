@@ -1,0 +1,127 @@
+"""Synthetic pairs for the general adapter (``extractly.general``): every output is a valid
+instance of its schema, the text states every value the output holds (in the form it was
+written) and nothing else is claimed, values are written the ways texts write them, and a
+schema the sampler cannot satisfy is refused with the reason."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from extractly.general import UnsupportedSchemaError, render, sample_instance, synth_pairs
+from schemas.podcast import PodcastEpisode
+from tests.support.deliveries import DELIVERY_SCHEMA
+
+BENCH = Path(__file__).resolve().parents[2] / "shared/data/jsonschemabench/maskbench_subset.jsonl"
+ORDER: dict[str, Any] = {
+    "title": "Order",
+    "type": "object",
+    "$defs": {
+        "line": {"type": "object", "properties": {
+            "product": {"type": "string"}, "quantity": {"type": "integer", "minimum": 1},
+            "unit_price": {"type": "number", "exclusiveMinimum": 0}},
+            "required": ["product", "quantity"]},
+    },
+    "properties": {
+        "order_id": {"type": "string"},
+        "customer": {"type": "object", "properties": {
+            "name": {"type": "string"}, "email": {"type": "string", "format": "email"}},
+            "required": ["name"]},
+        "placed": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "lines": {"type": "array", "items": {"$ref": "#/$defs/line"}, "minItems": 1},
+        "gift": {"type": "boolean"},
+        "status": {"enum": ["open", "shipped", "cancelled"]},
+    },
+    "required": ["order_id", "lines"],
+}
+
+
+def _leaves(value: Any, pointer: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, inner in value.items()
+                for k, v in _leaves(inner, f"{pointer}/{key}").items()}
+    if isinstance(value, list):
+        return {k: v for i, inner in enumerate(value)
+                for k, v in _leaves(inner, f"{pointer}/{i}").items()}
+    return {pointer: value}
+
+
+@pytest.mark.parametrize("schema", [PodcastEpisode.model_json_schema(), DELIVERY_SCHEMA, ORDER],
+                         ids=["podcast", "delivery", "order"])
+def test_outputs_are_valid_and_the_text_states_every_value(schema: dict[str, Any]) -> None:
+    rng = random.Random(7)
+    validator = jsonschema.Draft202012Validator(schema,
+                                                format_checker=jsonschema.FormatChecker())
+    for _ in range(150):
+        output = sample_instance(schema, rng)
+        assert not list(validator.iter_errors(output)), output
+        rendered = render(output, schema, rng)
+        leaves = _leaves(output)
+        assert set(rendered.written) == set(leaves), (rendered.written, output)
+        for pointer, form in rendered.written.items():
+            assert form in rendered.text, (pointer, form, rendered.text)
+        for key in set(schema["properties"]) - set(output):  # absent: not named in the text
+            assert key.replace("_", " ") not in rendered.text.lower(), (key, rendered.text)
+
+
+def test_values_are_written_the_ways_texts_write_them() -> None:
+    schema = PodcastEpisode.model_json_schema()
+    rng = random.Random(3)
+    dates: set[str] = set()
+    durations: set[str] = set()
+    for _ in range(300):
+        output = sample_instance(schema, rng, absent=0.1)
+        written = render(output, schema, rng).written
+        if "/published" in written and output["published"]:
+            dates.add(re.sub(r"\d", "9", re.sub(r"[A-Z][a-z]+", "Month", written["/published"])))
+        if "/duration_minutes" in written and (output["duration_minutes"] or 0) >= 60:
+            durations.add(re.sub(r"\d+", "9", written["/duration_minutes"]))
+    assert {"9999-99-99", "Month 9, 9999", "9 Month 9999"} <= dates | {
+        d.replace("99", "9") for d in dates}, dates
+    assert "9 hour 9 minutes" in durations or "9 hours 9 minutes" in durations, durations
+    assert any(not re.search(r"\d", d) or "h" in d for d in durations), durations
+
+
+def test_a_schema_the_sampler_cannot_satisfy_is_refused_with_the_reason() -> None:
+    with pytest.raises(UnsupportedSchemaError, match="pattern"):
+        sample_instance({"type": "object", "properties": {
+            "sku": {"type": "string", "pattern": "^[A-Z]{3}-\\d+$"}}}, random.Random(0))
+    with pytest.raises(UnsupportedSchemaError, match="remote"):
+        sample_instance({"type": "object", "properties": {
+            "x": {"$ref": "https://example.com/x.json"}}, "required": ["x"]}, random.Random(0))
+
+
+def test_synth_pairs_are_seeded_per_schema_and_report_what_they_skip() -> None:
+    skipped: list[tuple[str, str]] = []
+    schemas = [("order", ORDER), ("list", {"type": "array"}), ("delivery", DELIVERY_SCHEMA)]
+    first = list(synth_pairs(schemas, 5, seed=1, skipped=lambda i, r: skipped.append((i, r))))
+    assert [p.schema_id for p in first] == ["order"] * 5 + ["delivery"] * 5
+    assert skipped == [("list", "not an object schema with properties")]
+    again = list(synth_pairs(schemas, 5, seed=1))
+    assert again == first
+    alone = list(synth_pairs(schemas[2:], 5, seed=1))
+    assert alone == first[5:]  # adding a schema does not change the others' pairs
+
+
+@pytest.mark.skipif(not BENCH.is_file(), reason="../shared/data is not beside the project")
+def test_jsonschemabench_schemas_give_valid_outputs_and_faithful_texts() -> None:
+    with BENCH.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f][::5]
+    skipped: list[str] = []
+    count = 0
+    for pair in synth_pairs(((r["id"], r["schema"]) for r in rows
+                             if isinstance(r["schema"], dict)), 2,
+                            skipped=lambda i, r: skipped.append(r)):
+        count += 1
+        schema = next(r["schema"] for r in rows if r["id"] == pair.schema_id)
+        assert not list(jsonschema.Draft202012Validator(schema).iter_errors(pair.output))
+        assert pair.text.strip()
+    objects = sum(1 for r in rows if isinstance(r["schema"], dict)
+                  and r["schema"].get("type") == "object" and r["schema"].get("properties"))
+    assert count >= 2 * 0.8 * objects, (count, objects, skipped[:10])
