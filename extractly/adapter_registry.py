@@ -143,6 +143,25 @@ def tuned_fields(adapter: Path | None) -> tuple[str, ...]:
     return tuple(str(f) for f in fields) if isinstance(fields, list) else ()
 
 
+GENERAL_PROMPT = "zero-shot"
+"""The manifest's ``prompt`` of a general adapter (``extractly.general.train``): it is used with
+the schema's instructions and field list and no examples (``build_prompt(zero_shot=True)``);
+a schema-specific adapter has no ``prompt`` key and gets only the text."""
+
+
+def adapter_prompt(adapter: Path | None) -> str | None:
+    """The manifest's ``prompt`` of ``adapter`` (``GENERAL_PROMPT`` for a general adapter),
+    ``None`` for a schema-specific one or without a readable manifest."""
+    manifest = None if adapter is None else adapter.with_name(MANIFEST_FILE)
+    if manifest is None or not manifest.is_file():
+        return None
+    try:
+        kind = json.loads(manifest.read_text(encoding="utf-8")).get("prompt")
+    except (OSError, ValueError):
+        return None
+    return str(kind) if kind else None
+
+
 def make_manifest(spec: SchemaSpec, base_sha256: str, info: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "schema_name": spec.name,

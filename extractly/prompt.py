@@ -73,16 +73,18 @@ def build_prompt(
     instructions: str | None = None,
     examples: Sequence[Example] | None = None,
     instruction_free: bool = False,
+    zero_shot: bool = False,
 ) -> Prompt:
     """The prompt for ``spec``.
 
     ``instructions=None`` renders default instructions from the schema; ``""`` renders none.
     ``examples=None`` uses the examples attached to the schema. ``instruction_free`` (for a
-    schema-specific fine-tune) sends nothing but the document.
+    schema-specific fine-tune) sends nothing but the document. ``zero_shot`` (for the general
+    adapter, trained on many schemas) sends the instructions and field list, no examples.
     """
     if instruction_free:
         return Prompt(prefix=())
-    shots = spec.examples if examples is None else tuple(examples)
+    shots = () if zero_shot else spec.examples if examples is None else tuple(examples)
     head = default_instructions(spec) if instructions is None else instructions
     pieces: list[str] = []
     if head:

@@ -27,7 +27,13 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ..adapter_registry import lookup, resolve_adapter, tuned_fields
+from ..adapter_registry import (
+    GENERAL_PROMPT,
+    adapter_prompt,
+    lookup,
+    resolve_adapter,
+    tuned_fields,
+)
 from ..budget import max_output_tokens
 from ..confidence import field_confidence
 from ..constraint import compile_constraint
@@ -198,8 +204,10 @@ class LlamaCppBackend(Backend):
             allow_post_checks=options.get("allow_post_checks", False),
             verbatim_fields=copied,
         )
+        general = adapter_prompt(adapter) == GENERAL_PROMPT
         prompt = build_prompt(
-            spec, instructions=instructions, examples=examples, instruction_free=adapter is not None
+            spec, instructions=instructions, examples=examples,
+            instruction_free=adapter is not None and not general, zero_shot=general,
         )
         config = SessionConfig(
             max_tokens=options.get("max_tokens") or max_output_tokens(spec.decode_schema),

@@ -28,7 +28,7 @@ import numpy as np
 from ..constraint import CompiledConstraint
 from ..errors import TuneDataError as TuneDataError
 from ..labelled_rows import read_labelled_rows
-from ..prompt import build_prompt, compact_json, ordered_like
+from ..prompt import Prompt, build_prompt, compact_json, ordered_like
 from ..schema import SchemaSpec
 
 
@@ -90,16 +90,18 @@ def encode(
     bos: int | None,
     constraint: CompiledConstraint | None = None,
     tokenizer: llguidance.LLTokenizer | None = None,
+    prompt: Prompt | None = None,
 ) -> list[Encoded]:
     """Token ids with llama.cpp's tokenizer (``tokenize(str) -> list[int]``), piece by piece as
     the Extractor tokenizes them. A constraint with verbatim fields is built per pair's text.
+    ``prompt``: default the instruction-free one of a schema-specific tune.
 
     With ``constraint`` and ``tokenizer`` the target is the exact token sequence the
     constrained decoder produces when the model chooses the gold bytes: forced runs as the
     constraint forces them, each choice as the canonical token there (``align``). Without them
     the target is the canonical tokenization of the whole JSON, with loss on every token.
     """
-    prompt = build_prompt(spec, instruction_free=True)
+    prompt = prompt or build_prompt(spec, instruction_free=True)
     out = []
     for pair in pairs:
         ids: list[int] = [] if bos is None else [bos]

@@ -1,0 +1,83 @@
+"""The general adapter zero-shot against today's untuned path, on data sets it never saw.
+
+For every schema of the chosen sets, over the same test records, one path after the other in
+this process (``run_many`` at the default batch size, scored as ``accuracy.py`` scores):
+
+    base     ``Extractor(schema, examples=3 train records)``: the few-shot prompt a schema with
+             no tune gets today (``accuracy.py``'s base path);
+    general  ``Extractor(schema, adapter=GENERAL)``: the schema's instructions and field list,
+             no examples (the adapter's manifest says ``"prompt": "zero-shot"``).
+
+The adapter must have been trained without the set (``python -m extractly.general.train
+--leave-out SET``); the benchmark refuses an adapter whose manifest does not list the set as
+left out, so a score can never come from training data. Prompt tokens per document (document
++ cached prefix) and seconds per document are reported beside the scores (acceptance 4 of
+issue 21: the general prompt may cost no more than the few-shot one).
+
+    python benchmarks/general_adapter.py --adapter DIR/adapter.gguf --sets e2e \\
+        [--test e2e=500] [--out FILE.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.accuracy import DEFAULT_TEST, N_SHOTS, parse_counts, score, spread
+from benchmarks.datasets import load_schemas, load_split, pick_examples
+from extractly import Extractor
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--adapter", type=Path, required=True)
+    ap.add_argument("--sets", default="e2e")
+    ap.add_argument("--test", default="", help="test records per set, e.g. e2e=500")
+    ap.add_argument("--out", default="benchmarks/results/general_adapter.json")
+    args = ap.parse_args(argv)
+    manifest = json.loads(args.adapter.with_name("manifest.json").read_text())
+    left_out = set(manifest.get("mix", {}).get("left_out", []))
+    sets = [s for s in args.sets.split(",") if s]
+    seen = [s for s in sets if s not in left_out]
+    if seen:
+        ap.error(f"the adapter was trained on {', '.join(seen)} (left out: "
+                 f"{sorted(left_out) or 'nothing'}); a zero-shot score needs a left-out set")
+    counts = parse_counts(args.test, DEFAULT_TEST)
+    rows: list[dict[str, Any]] = []
+    for dataset in sets:
+        train, test = load_split("train", dataset), load_split("test", dataset)
+        for name, schema in load_schemas(dataset).items():
+            records = spread([r for r in test if r.schema == name], counts[dataset])
+            shots = pick_examples([r for r in train if r.schema == name], name, N_SHOTS)
+            with Extractor(schema, examples=[{"text": s.text, "output": s.gold}
+                                             for s in shots], adapter=None) as ex:
+                base, _ = score(ex, records, schema)
+            with Extractor(schema, adapter=args.adapter) as ex:
+                general, _ = score(ex, records, schema)
+            row = {"set": dataset, "schema": name, "test": len(records),
+                   "base_few_shot": base.summary(), "general_zero_shot": general.summary()}
+            rows.append(row)
+            b, g = row["base_few_shot"], row["general_zero_shot"]
+            print(f"{dataset}/{name:<24} F1 base {b['slot_f1']:.3f}  general {g['slot_f1']:.3f}"
+                  f"  field acc {b['field_accuracy']:.3f} / {g['field_accuracy']:.3f}"
+                  f"  prompt tokens {b['prompt_tokens_per_doc']:.0f} / "
+                  f"{g['prompt_tokens_per_doc']:.0f}  s/doc {b['s_per_doc']:.2f} / "
+                  f"{g['s_per_doc']:.2f}", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"benchmark": "general_adapter", "adapter": str(args.adapter),
+                               "mix": manifest.get("mix"), "rows": rows}, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The general adapter's training mix: where every pair comes from, and its license.
+
+Two kinds of source, each a ``Source`` (one schema and its pairs):
+
+- ``labelled_sets``: the *train* splits of labelled data sets in the shared evaluation layout
+  (``<root>/<set>/schemas.json`` and ``train.jsonl`` rows ``{"id", "schema", "text", "gold"}``,
+  with ``<root>/sources.json`` naming each set's repository, commit and license). Test splits
+  are never read. ``leave_out`` names whole sets to keep out, so the adapter can be scored
+  zero-shot on them.
+- ``synthetic``: ``synth_pairs`` over a file of schemas (JSONL rows with ``"id"`` and
+  ``"schema"``, such as the JSONSchemaBench subset): outputs drawn from the schema, texts
+  rendered from them.
+
+``record`` describes a mix (sources, pair counts, licenses, what was left out) for the adapter's
+manifest, so the recipe can be rerun from it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .pairs import synth_pairs
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    """``<set>/<schema>`` or ``synthetic/<schema id>``."""
+    schema: Mapping[str, Any]
+    pairs: tuple[tuple[str, Any], ...]
+    """(text, output) pairs."""
+    origin: str
+    """Repository @ commit and path, or the schema file the synthetic pairs were drawn from."""
+    license: str
+
+
+@dataclass
+class Mix:
+    sources: list[Source] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(source or schema, why) for everything offered but not used."""
+    left_out: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        by_kind: dict[str, int] = {}
+        for s in self.sources:
+            kind = s.name.split("/", 1)[0]
+            by_kind[kind] = by_kind.get(kind, 0) + len(s.pairs)
+        return {
+            "pairs": sum(len(s.pairs) for s in self.sources),
+            "pairs_by_set": by_kind,
+            "left_out": list(self.left_out),
+            "sources": sorted({(s.name.split("/", 1)[0], s.origin, s.license)
+                               for s in self.sources}),
+            "schemas": len(self.sources),
+            "skipped": len(self.skipped),
+        }
+
+
+def labelled_sets(root: Path, sets: Sequence[str], *, leave_out: Iterable[str] = (),
+                  per_set: int | None = None, seed: int = 0) -> Mix:
+    """The train splits of ``sets`` under ``root`` except ``leave_out``; at most ``per_set``
+    pairs a set (a seeded sample spread over its schemas in proportion)."""
+    left = tuple(sorted(set(leave_out)))
+    meta = json.loads((root / "sources.json").read_text(encoding="utf-8"))
+    mix = Mix(left_out=left)
+    for name in sets:
+        if name in left:
+            continue
+        folder = root / name
+        if not (folder / "train.jsonl").is_file():
+            raise FileNotFoundError(f"{folder / 'train.jsonl'}: no train split for set {name!r}")
+        schemas = json.loads((folder / "schemas.json").read_text(encoding="utf-8"))
+        with (folder / "train.jsonl").open(encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        if per_set is not None and len(rows) > per_set:
+            rows = random.Random(f"{seed}:{name}").sample(rows, per_set)
+        repo, commit, path, license_ = (meta[name] + ["", "", "", ""])[:4]
+        for schema_name, schema in schemas.items():
+            pairs = tuple((r["text"], r["gold"]) for r in rows if r["schema"] == schema_name)
+            if pairs:
+                mix.sources.append(Source(f"{name}/{schema_name}", schema, pairs,
+                                          f"{repo}@{str(commit)[:7]}: {path}", str(license_)))
+    return mix
+
+
+def synthetic(schema_file: Path, *, per_schema: int, seed: int = 0, origin: str = "",
+              license_: str = "", max_schemas: int | None = None) -> Mix:
+    """Synthetic pairs for every object schema in ``schema_file`` (JSONL: ``id``, ``schema``)."""
+    with schema_file.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    rows = [r for r in rows if isinstance(r.get("schema"), Mapping)][:max_schemas]
+    mix = Mix()
+    schemas = {str(r["id"]): r["schema"] for r in rows}
+    grouped: dict[str, list[tuple[str, Any]]] = {}
+    for pair in synth_pairs(schemas.items(), per_schema, seed=seed,
+                            skipped=lambda i, why: mix.skipped.append((i, why))):
+        grouped.setdefault(pair.schema_id, []).append((pair.text, pair.output))
+    for schema_id, pairs in grouped.items():
+        mix.sources.append(Source(f"synthetic/{schema_id}", schemas[schema_id], tuple(pairs),
+                                  origin or str(schema_file), license_))
+    return mix
+
+
+def combine(*mixes: Mix) -> Mix:
+    out = Mix()
+    for m in mixes:
+        out.sources += m.sources
+        out.skipped += m.skipped
+        out.left_out = tuple(sorted(set(out.left_out) | set(m.left_out)))
+    return out
