@@ -1,5 +1,6 @@
 """The general adapter's training mix (``extractly.general.mix``): train splits only, whole sets
-left out on request, every source's origin and license recorded, synthetic pairs per schema."""
+left out on request, every source's origin and license recorded, synthetic pairs per schema;
+and no demo text, nor a near copy, in it (``leakage``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from extractly.general.mix import combine, labelled_sets, synthetic
+from examples.podcast import SHOW_NOTES
+from extractly.general.leakage import near_copies
+from extractly.general.mix import Mix, Source, combine, labelled_sets, synthetic
+from extractly.general.train import GeneralConfig, LeakError, train_general
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data"
 
@@ -75,3 +79,34 @@ def test_the_shared_sets_leave_one_out_mix() -> None:
     assert mix.record()["pairs_by_set"] == {"snips": 200, "usaddress": 200}
     licenses = {s.name.split("/")[0]: s.license for s in mix.sources}
     assert licenses == {"snips": "CC0-1.0", "usaddress": "MIT"}
+
+
+def test_near_copies_find_exact_and_reworded_copies_only() -> None:
+    demo = ["Episode 57 of Kitchen Science with host Priya Raman. This week Priya welcomes "
+            "chef Marco Bianchi to talk about fermentation and sourdough starters."]
+    reworded = ("Kitchen Science, episode 58, with host Priya Raman: this week Priya welcomes "
+                "chef Marco Bianchi to talk about fermentation and sourdough starters!")
+    unrelated = "Host Priya Raman talks sourdough with Marco Bianchi on Kitchen Science."
+    found = near_copies([demo[0], reworded, unrelated], demo)
+    assert [f.candidate for f in found] == [demo[0], reworded]
+    assert found[0].containment == 1.0 and 0.5 <= found[1].containment < 1.0
+
+
+def test_training_refuses_a_mix_that_holds_a_demo_text(tmp_path: Path) -> None:
+    schema = {"type": "object", "properties": {"title": {"type": "string"}}}
+    leaky = Mix(sources=[Source("synthetic/x", schema, ((SHOW_NOTES[1], {"title": "x"}),),
+                                "test", "MIT")])
+    with pytest.raises(LeakError, match="copy a protected text"):
+        train_general(leaky, tmp_path / "out", GeneralConfig(), protected=SHOW_NOTES,
+                      progress=None)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not (SHARED / "sources.json").is_file(),
+                    reason="../shared/data is not beside the project")
+def test_the_recipe_mix_holds_no_demo_text_nor_a_near_copy() -> None:
+    mix = combine(labelled_sets(SHARED, ["snips", "e2e", "usaddress"], per_set=None),
+                  synthetic(SHARED / "jsonschemabench/maskbench_subset.jsonl", per_schema=3))
+    texts = [text for source in mix.sources for text, _ in source.pairs]
+    assert len(texts) > 10_000
+    assert near_copies(texts, SHOW_NOTES) == []

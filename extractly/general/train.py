@@ -10,7 +10,9 @@ Each source's pairs are encoded exactly as a schema-specific tune encodes them (
 what the constrained decoder writes; loss only where the decoder chooses), but behind that
 schema's zero-shot prompt. Schemas the decoder cannot compile, pairs that do not fit their
 schema and pairs longer than ``max_seq_len`` tokens are counted and left out, never trimmed (a
-cut prompt would teach answers the text does not support). The manifest records the mix
+cut prompt would teach answers the text does not support). Training stops before it starts if
+any training text copies a protected evaluation text (``--protect``, default the demo's show
+notes; ``leakage.near_copies``). The manifest records the mix
 (``mix.Mix.record``: sources, commits, licenses, what was left out), the settings and the
 metrics, and ``"prompt": "zero-shot"``, which tells an Extractor given this adapter to send the
 instructions (``adapter_registry.adapter_prompt``).
@@ -19,6 +21,7 @@ instructions (``adapter_registry.adapter_prompt``).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import random
 import resource
@@ -39,6 +42,7 @@ from ..settings import Safeguards
 from ..tune.config import Progress, TuneConfig, stderr_progress
 from ..tune.dataset import Encoded, encode, make_pair
 from ..tune.plan import Schedule
+from .leakage import near_copies
 from .mix import Mix, combine, labelled_sets, synthetic
 
 
@@ -102,13 +106,26 @@ def encode_mix(mix: Mix, model: Any, max_seq_len: int) -> Encoding:
     return Encoding(out, dropped)
 
 
+class LeakError(ValueError):
+    """The training mix holds a protected (evaluation) text or a near copy of one."""
+
+
 def train_general(mix: Mix, out_dir: Path, config: GeneralConfig, *,
-                  model: str | None = None, progress: Progress | None = stderr_progress) -> Path:
-    """Train on ``mix`` and write ``out_dir/adapter.gguf`` and its manifest; the adapter path."""
+                  model: str | None = None, protected: Sequence[str] = (),
+                  progress: Progress | None = stderr_progress) -> Path:
+    """Train on ``mix`` and write ``out_dir/adapter.gguf`` and its manifest; the adapter path.
+    ``protected``: evaluation texts (the demo's show notes) that no training text may contain
+    or nearly copy (``leakage.near_copies``); the run stops before training if one does."""
     from ..engine.llama import load_model
     from ..tune.export import write_adapter
     from ..tune.train import load_base, load_torch, train_lora
 
+    leaks = near_copies((text for s in mix.sources for text, _ in s.pairs), protected)
+    if leaks:
+        first = leaks[0]
+        raise LeakError(f"{len(leaks)} training text(s) copy a protected text, e.g. "
+                        f"{first.candidate[:80]!r} holds {first.containment:.0%} of protected "
+                        f"text {first.protected}; drop them from the mix")
     started = time.monotonic()
     load_torch()
     model_path = resolve_model_path(model)
@@ -148,6 +165,7 @@ def train_general(mix: Mix, out_dir: Path, config: GeneralConfig, *,
         "mix": mix.record(),
         "dropped": encoding.dropped,
         "pairs_trained": len(train),
+        "protected_texts": len(protected),
         "config": asdict(config),
         "metrics": outcome.metrics | {
             "wall_seconds": round(time.monotonic() - started, 1),
@@ -179,8 +197,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--budget", type=_seconds, default=None, help="e.g. 3h, 90m")
     ap.add_argument("--max-steps", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--protect", default="examples.podcast:SHOW_NOTES",
+                    help="module:NAME of a list of evaluation texts kept out of training "
+                         "('' for none)")
     ap.add_argument("-o", "--out", type=Path, required=True)
     args = ap.parse_args(argv)
+    protected: list[str] = []
+    if args.protect:
+        module, _, name = args.protect.partition(":")
+        protected = list(getattr(importlib.import_module(module), name))
     mixes = []
     if args.data and args.sets:
         mixes.append(labelled_sets(args.data, [s for s in args.sets.split(",") if s],
@@ -193,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("give --data with --sets, or --synthetic, or both")
     config = GeneralConfig(epochs=args.epochs, learning_rate=args.learning_rate,
                            budget_seconds=args.budget, max_steps=args.max_steps, seed=args.seed)
-    adapter = train_general(combine(*mixes), args.out, config)
+    adapter = train_general(combine(*mixes), args.out, config, protected=protected)
     print(adapter)
     return 0
 
