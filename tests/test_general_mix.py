@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.datasets import data_dir
 from examples.podcast import SHOW_NOTES
 from extractly.general.leakage import near_copies
 from extractly.general.mix import Mix, Source, combine, labelled_sets, synthetic
 from extractly.general.train import GeneralConfig, LeakError, train_general
 
-SHARED = Path(__file__).resolve().parents[2] / "shared/data"
+SHARED = data_dir()
 
 
 def _write_set(root: Path, name: str, rows: int) -> None:
@@ -71,7 +72,7 @@ def test_synthetic_sources_give_pairs_per_object_schema_and_list_the_rest(tmp_pa
 
 
 @pytest.mark.skipif(not (SHARED / "sources.json").is_file(),
-                    reason="../shared/data is not beside the project")
+                    reason=f"shared data not found under {SHARED} (set $EXTRACTLY_DATA)")
 def test_the_shared_sets_leave_one_out_mix() -> None:
     mix = labelled_sets(SHARED, ["snips", "e2e", "usaddress"], leave_out=["e2e"], per_set=200)
     names = {s.name.split("/")[0] for s in mix.sources}
@@ -103,7 +104,7 @@ def test_training_refuses_a_mix_that_holds_a_demo_text(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not (SHARED / "sources.json").is_file(),
-                    reason="../shared/data is not beside the project")
+                    reason=f"shared data not found under {SHARED} (set $EXTRACTLY_DATA)")
 def test_the_recipe_mix_holds_no_demo_text_nor_a_near_copy() -> None:
     mix = combine(labelled_sets(SHARED, ["snips", "e2e", "usaddress"], per_set=None),
                   synthetic(SHARED / "jsonschemabench/maskbench_subset.jsonl", per_schema=3))

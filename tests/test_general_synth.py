@@ -8,17 +8,17 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from benchmarks.datasets import data_dir
 from extractly.general import UnsupportedSchemaError, render, sample_instance, synth_pairs
 from schemas.podcast import PodcastEpisode
 from tests.support.deliveries import DELIVERY_SCHEMA
 
-BENCH = Path(__file__).resolve().parents[2] / "shared/data/jsonschemabench/maskbench_subset.jsonl"
+BENCH = data_dir() / "jsonschemabench/maskbench_subset.jsonl"
 ORDER: dict[str, Any] = {
     "title": "Order",
     "type": "object",
@@ -109,7 +109,8 @@ def test_synth_pairs_are_seeded_per_schema_and_report_what_they_skip() -> None:
     assert alone == first[5:]  # adding a schema does not change the others' pairs
 
 
-@pytest.mark.skipif(not BENCH.is_file(), reason="../shared/data is not beside the project")
+@pytest.mark.skipif(not BENCH.is_file(),
+                    reason=f"{BENCH} not found (set $EXTRACTLY_DATA)")
 def test_jsonschemabench_schemas_give_valid_outputs_and_faithful_texts() -> None:
     with BENCH.open(encoding="utf-8") as f:
         rows = [json.loads(line) for line in f][::5]
