@@ -63,14 +63,9 @@ def diverse_pick(
     """``n`` texts of ``texts`` (none of ``chosen``) covering the clusters ``chosen`` leaves
     uncovered (the module docstring); ``uncertainty``: id -> 0..1, a text without a score
     counts as fully uncertain."""
-    taken = {t.id for t in chosen}
-    pool = [t for t in texts if t.id not in taken]
-    n = min(n, len(pool))
+    pool, n = _contenders(texts, n, chosen, uncertainty)
     if n <= 0:
         return []
-    if uncertainty is not None:  # the most uncertain PREFILTER x n, then diversity among them
-        order = sorted(range(len(pool)), key=lambda i: -uncertainty.get(pool[i].id, 1.0))
-        pool = [pool[i] for i in sorted(order[: max(n, PREFILTER * n)])]
     vectors = featurize([t.text for t in pool] + [t.text for t in chosen])
     doubt = np.ones(len(pool), dtype=np.float32)
     if uncertainty is not None:
@@ -120,14 +115,9 @@ def coverage_pick(
     learn from) gains more than a short one. With student scores, only the
     ``PREFILTER * n`` most uncertain texts compete. Lazy greedy (gains only shrink); ties are
     broken by a seeded order."""
-    taken = {t.id for t in chosen}
-    pool = [t for t in texts if t.id not in taken]
-    n = min(n, len(pool))
+    pool, n = _contenders(texts, n, chosen, uncertainty)
     if n <= 0:
         return []
-    if uncertainty is not None:
-        order = sorted(range(len(pool)), key=lambda i: -uncertainty.get(pool[i].id, 1.0))
-        pool = [pool[i] for i in sorted(order[: max(n, PREFILTER * n)])]
     counts = [Counter(_terms(t.text)) for t in [*pool, *chosen]]
     df = Counter(term for c in counts for term in c)
     weight = {term: math.sqrt(k / len(counts)) for term, k in df.items()}
@@ -157,6 +147,21 @@ def coverage_pick(
             if term in weight:
                 mass[term] = mass.get(term, 0.0) + k
     return [pool[i] for i in picked]
+
+
+def _contenders(
+    texts: Sequence[Text], n: int, chosen: Sequence[Text],
+    uncertainty: Mapping[str, float] | None,
+) -> tuple[list[Text], int]:
+    """The texts a pick chooses among (none of ``chosen``; with student scores only the
+    ``PREFILTER * n`` most uncertain, in input order) and how many it can take."""
+    taken = {t.id for t in chosen}
+    pool = [t for t in texts if t.id not in taken]
+    n = min(n, len(pool))
+    if uncertainty is not None and n > 0:
+        order = sorted(range(len(pool)), key=lambda i: -uncertainty.get(pool[i].id, 1.0))
+        pool = [pool[i] for i in sorted(order[: max(n, PREFILTER * n)])]
+    return pool, n
 
 
 def spherical_kmeans(
