@@ -137,6 +137,9 @@ OPTION_FLAGS: tuple[OptionFlag, ...] = (
                "the objects equal one-by-one decoding)", "N", _positive_int),
     OptionFlag("n_ctx", "--n-ctx", "context size in tokens (default: sized for the batch)", "N",
                _positive_int),
+    OptionFlag("sparse_head", "--sparse-head", "score positions that allow few tokens from the "
+               "hidden state instead of the full output head (default on where the model "
+               "allows it; --no-sparse-head: always the full head)", negative=False),
     OptionFlag("n_threads", "--threads", "llama.cpp threads per process (default: "
                "`$EXTRACTLY_THREADS`, else every core; with `run --workers`, that / workers)",
                "N", _positive_int),

@@ -48,6 +48,13 @@ class ExtractorOptions(TypedDict, total=False):
     one by one exactly; larger sizes may differ on close calls."""
     n_ctx: int | None
     """Context size in tokens; default sized for ``batch_size`` documents."""
+    sparse_head: bool
+    """Where the next token is one of a few the constraint allows (at most
+    ``extractly.engine.sparse_head.SPARSE_LIMIT``), score only those rows of the output head
+    from the final hidden state and skip the 262k-row head (default on, greedy decoding only,
+    where the model allows it: a Gemma 3 with its tied Q8_0 head, and no adapter touching it).
+    Choices equal the full head's up to float rounding; the ``logprobs`` (and so field
+    confidence) of those tokens are over the allowed tokens. False: always the full head."""
     n_threads: int | None
     """llama.cpp threads; default ``$EXTRACTLY_THREADS``, else every core this process may use
     (``extractly.settings.thread_count``). Keep the total over all processes within the cores."""

@@ -45,6 +45,9 @@ class Usage:
     """Times the repetition guard refused a token that would extend a loop."""
     closed_early: bool = False
     """Near ``max_tokens`` the decoder closed open values as soon as the constraint allowed."""
+    sparse_tokens: int = 0
+    """Sampled tokens chosen among a few allowed ones from the hidden state, without the full
+    output head (the ``sparse_head`` option); their confidence is over the allowed tokens."""
 
     @property
     def output_tokens(self) -> int:
@@ -63,6 +66,7 @@ class Usage:
             seconds=seconds,
             repetition_breaks=sum(u.repetition_breaks for u in usages),
             closed_early=any(u.closed_early for u in usages),
+            sparse_tokens=sum(u.sparse_tokens for u in usages),
         )
 
 

@@ -64,6 +64,7 @@ SESSION_OPTIONS = frozenset(
         "batch_size",
         "n_ctx",
         "n_threads",
+        "sparse_head",
         "sampling",
         "safeguards",
     }
@@ -215,6 +216,7 @@ class LlamaCppBackend(Backend):
             batch_size=max(1, options.get("batch_size", SessionConfig.batch_size)),
             n_ctx=options.get("n_ctx"),
             n_threads=options.get("n_threads") or 0,
+            sparse_head=options.get("sparse_head", True),
             sampling=options.get("sampling") or Sampling(),
             safeguards=safeguards,
         )
@@ -263,6 +265,7 @@ def usage_of(result: DecodeResult) -> Usage:
         seconds=result.seconds,
         repetition_breaks=result.repetition_breaks,
         closed_early=result.closed_early,
+        sparse_tokens=result.sparse_tokens,
     )
 
 

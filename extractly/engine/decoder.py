@@ -50,6 +50,7 @@ from ..errors import BackendError, ExtractlyError
 from ..settings import Sampling
 from .llama import LlamaContext
 from .sampling import AllowedMask, TokenChooser, logprob
+from .sparse_head import SPARSE_LIMIT, HeadRows, TapMode
 
 StopReason = Literal["complete", "max_tokens", "constraint_error"]
 
@@ -88,6 +89,9 @@ class DecodeResult:
     repetition_breaks: int = 0
     closed_early: bool = False
     error: str = ""
+    sparse_tokens: int = 0
+    """Sampled tokens chosen from the sparse head (logits of the allowed tokens only; their
+    ``logprobs`` are over the allowed tokens, not the whole vocabulary)."""
 
 
 @dataclass
@@ -106,6 +110,9 @@ class _Slot:
     forced: int = 0
     breaks: int = 0
     closing: bool = False
+    allowed: npt.NDArray[np.intp] | None = None
+    """The tokens the next choice allows, when few enough for the sparse head."""
+    sparse: int = 0
 
 
 class _Run:
@@ -136,6 +143,8 @@ class Decoder:
         sampling: Sampling,
         repetition_guard: bool,
         closing_tokens: npt.NDArray[np.bool_] | None = None,
+        head: HeadRows | None = None,
+        sparse_limit: int = SPARSE_LIMIT,
     ) -> None:
         if len(prefix) >= ctx.n_ctx_seq:
             raise BackendError(
@@ -152,6 +161,10 @@ class Decoder:
             repetition_guard=repetition_guard,
             closing_tokens=closing_tokens,
         )
+        self.head = head if ctx.tap is not None and sampling.temperature <= 0 else None
+        """The tied head's rows: positions allowing at most ``sparse_limit`` tokens are scored
+        from the hidden state (greedy decoding only; sampling keeps the full head)."""
+        self.sparse_limit = sparse_limit
         self.prefix_evaluations = 0
         self.filler_tokens = 0
         """Filler tokens decoded so far (they only shape llama.cpp's micro-batches)."""
@@ -271,14 +284,18 @@ class Decoder:
         by itself, then choose its first token; True when that already ends it."""
         tokens = slot.pending + slot.generated
         slot.pending = []
-        index = self._feed(slot.seq, tokens, slot.pos, want_last=True)
+        self._plan(slot)
+        index = self._feed(slot.seq, tokens, slot.pos, want_last=True, mode=self._mode([slot]))
         slot.pos += len(tokens)
-        return self._advance(slot, self.ctx.logits(index))
+        return self._advance(slot, index, 0)
 
-    def _feed(self, seq: int, tokens: list[int], pos: int, *, want_last: bool) -> int:
+    def _feed(
+        self, seq: int, tokens: list[int], pos: int, *, want_last: bool, mode: TapMode = "off"
+    ) -> int:
         """Decode one sequence's tokens by themselves, in pieces that fit a batch; returns the
-        batch index of the last token. Only a 1-token input makes a 1-token piece (then padded,
-        which needs idle neighbouring streams: true for the prefix, the only such input)."""
+        batch index of the last token (``mode`` applies to the piece holding it). Only a
+        1-token input makes a 1-token piece (then padded, which needs idle neighbouring
+        streams: true for the prefix, the only such input)."""
         step = self.ctx.config.n_batch
         index = 0
         start = 0
@@ -292,7 +309,7 @@ class Decoder:
                 (t, pos + start + i, seq, want_last and last and i == size - 1)
                 for i, t in enumerate(piece)
             ]
-            index = self._decode_padded(entries)
+            index = self._decode_padded(entries, mode=mode if last else "off")
             start += size
         return index
 
@@ -309,16 +326,27 @@ class Decoder:
         finished = []
         for slot in [s for s in active if len(s.pending) >= MIN_CHUNK]:
             tokens, slot.pending = slot.pending, []
-            index = self._feed(slot.seq, tokens, slot.pos, want_last=True)
+            mode = self._mode([slot])
+            index = self._feed(slot.seq, tokens, slot.pos, want_last=True, mode=mode)
             slot.pos += len(tokens)
-            if self._advance(slot, self.ctx.logits(index)):
+            if self._advance(slot, index, 0):
                 finished.append(slot)
         lone = [s for s in active if 1 <= len(s.pending) < MIN_CHUNK]  # finished: pending []
         if lone:
-            for slot, batch_index in self._step_lockstep(lone, active):
-                if self._advance(slot, self.ctx.logits(batch_index)):
+            wants = self._step_lockstep(lone, active)
+            for out, (slot, batch_index) in enumerate(wants):
+                if self._advance(slot, batch_index, out):
                     finished.append(slot)
         return finished
+
+    def _mode(self, slots: list[_Slot]) -> TapMode:
+        """How a decode whose outputs are ``slots``' next choices uses the hidden-state tap:
+        stop before the head when every one of them is served by the sparse head, read the
+        hidden state and run the head when only some are, leave it off when none are."""
+        sparse = [slot.allowed is not None for slot in slots]
+        if not any(sparse):
+            return "off"
+        return "stop" if all(sparse) else "observe"
 
     def _step_lockstep(self, lone: list[_Slot], active: list[_Slot]) -> list[tuple[_Slot, int]]:
         """One token for each of ``lone``, in sequence-id order, the streams in between given
@@ -342,31 +370,36 @@ class Decoder:
             slot.pos += 1
             if last:
                 wants.append((slot, len(entries) - 1))
+        mode = self._mode([slot for slot, _ in wants])
         if len(entries) == 1:
-            index = self._decode_padded(entries, next_free)
+            index = self._decode_padded(entries, next_free, mode=mode)
             return [(wants[0][0], index)] if wants else []
-        self.ctx.decode(entries)
+        self.ctx.decode(entries, tap=mode)
         for seq, pos in fillers:
             self.ctx.seq_rm(seq, pos, -1)
         self.filler_tokens += len(fillers)
         return wants
 
     def _decode_padded(
-        self, entries: list[tuple[int, int, int, bool]], next_free: dict[int, int] | None = None
+        self,
+        entries: list[tuple[int, int, int, bool]],
+        next_free: dict[int, int] | None = None,
+        *,
+        mode: TapMode = "off",
     ) -> int:
         """Decode one sequence's entries; a single token gets a filler token in a neighbouring
         stream (at its next free cell, per ``next_free`` for streams in use) so that it is
         computed by the same kernels as tokens in a batch. Returns the batch index of the last
         entry."""
         if len(entries) != 1:
-            self.ctx.decode(entries)
+            self.ctx.decode(entries, tap=mode)
             return len(entries) - 1
         seq = entries[0][2]
         other = seq + 1 if seq + 1 < self.ctx.config.n_seq_max else seq - 1
         pos = (next_free or {}).get(other, self._filler_pos(other))
         filler = (_FILLER_TOKEN, pos, other, False)
         pair = [entries[0], filler] if other > seq else [filler, entries[0]]
-        self.ctx.decode(pair)
+        self.ctx.decode(pair, tap=mode)
         self.ctx.seq_rm(other, pos, -1)
         self.filler_tokens += 1
         return pair.index(entries[0])
@@ -375,21 +408,40 @@ class Decoder:
         """The next free position of an idle stream (after the prefix if it holds it)."""
         return len(self.prefix) if seq in self._primed else 0
 
-    def _advance(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> bool:
-        """Choose the next token and queue it with any forced tokens; True when done."""
+    def _plan(self, slot: _Slot) -> None:
+        """Before a document's next decode: note its next choice's allowed tokens when the
+        sparse head can serve it (few enough of them)."""
+        slot.allowed = None
+        if self.head is not None and slot.request.matcher is not None:
+            ids = self.chooser.mask.small_choice(slot.request.matcher, self.sparse_limit)
+            if ids and ids[-1] < self.head.n_vocab:
+                slot.allowed = np.asarray(ids, dtype=np.intp)
+
+    def _advance(self, slot: _Slot, batch_index: int, output: int) -> bool:
+        """Choose the next token from the last decode's ``output``-th output (at
+        ``batch_index``) and queue it with any forced tokens; True when done."""
         matcher = slot.request.matcher
         if matcher is None:
-            return self._advance_raw(slot, logits)
-        choice = self.chooser.choose(
-            slot.generated, slot.request.max_tokens, matcher, logits, slot.rng
-        )
+            return self._advance_raw(slot, self.ctx.logits(batch_index))
+        if slot.allowed is not None and self.head is not None and self.ctx.tap is not None:
+            ids = slot.allowed
+            values = self.head.logits(self.ctx.tap.hidden()[output], ids)
+            choice = self.chooser.choose_among(slot.generated, slot.request.max_tokens, ids, values)
+            lp = logprob(values, int(np.searchsorted(ids, choice.token)))
+            slot.sparse += 1
+        else:
+            logits = self.ctx.logits(batch_index)
+            choice = self.chooser.choose(
+                slot.generated, slot.request.max_tokens, matcher, logits, slot.rng
+            )
+            lp = logprob(logits, choice.token)
         slot.closing = slot.closing or choice.closing
         slot.breaks += choice.broke_loop
         tok = choice.token
         if not matcher.consume_token(tok):
             return True
         slot.generated.append(tok)
-        slot.logprobs.append(logprob(logits, tok))
+        slot.logprobs.append(lp)
         slot.sampled += 1
         mark = len(slot.generated) - 1
         if matcher.is_stopped() or self._fast_forward(slot):
@@ -397,6 +449,7 @@ class Decoder:
         if len(slot.generated) >= slot.request.max_tokens:
             return True
         slot.pending = slot.generated[mark:]
+        self._plan(slot)
         return False
 
     def _advance_raw(self, slot: _Slot, logits: npt.NDArray[np.float32]) -> bool:
@@ -443,6 +496,7 @@ class Decoder:
             seconds=time.perf_counter() - slot.started,
             repetition_breaks=slot.breaks,
             closed_early=slot.closing,
+            sparse_tokens=slot.sparse,
             error=matcher.get_error() if matcher and reason == "constraint_error" else "",
         )
 

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from ..errors import BackendError, ModelNotFoundError
 from ..settings import thread_count
 from .cpu_share import WATCH, quiet_idle_threads
+from .sparse_head import HiddenTap, TapMode
 
 _backend_lock = threading.Lock()
 _backend_ready = False
@@ -156,7 +157,9 @@ class LlamaContext:
     sliding-window layers' cache whole so the copied prefix is never evicted.
     """
 
-    def __init__(self, model: LlamaModel, config: ContextConfig) -> None:
+    def __init__(
+        self, model: LlamaModel, config: ContextConfig, *, tap: HiddenTap | None = None
+    ) -> None:
         lib = self._lib = model.lib
         self.model = model
         self.config = config
@@ -172,6 +175,10 @@ class LlamaContext:
         params.kv_unified = False
         params.no_perf = True
         params.flash_attn_type = lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        self.tap = tap
+        """The ``cb_eval`` callback that reads (and may stop at) the final hidden state."""
+        if tap is not None:
+            params.cb_eval = tap.c_callback
         self.ptr = lib.llama_init_from_model(model.ptr, params)
         if not self.ptr:
             raise BackendError(
@@ -188,9 +195,17 @@ class LlamaContext:
         self.evaluated_tokens = 0
         """Every token this context has run through the model (prompt and generated)."""
 
-    def decode(self, entries: list[tuple[int, int, int, bool]]) -> None:
-        """Decode ``(token, pos, seq_id, want_logits)`` entries in one llama.cpp batch."""
+    def decode(self, entries: list[tuple[int, int, int, bool]], *, tap: TapMode = "off") -> None:
+        """Decode ``(token, pos, seq_id, want_logits)`` entries in one llama.cpp batch.
+
+        ``tap`` (with a ``HiddenTap``): ``observe`` also keeps the output rows' final hidden
+        states, ``stop`` keeps them and skips the output head (the logits rows are then
+        meaningless)."""
         self._check_open()
+        if self.tap is not None:
+            self.tap.arm(tap)
+        elif tap != "off":
+            raise BackendError("this context has no hidden-state tap")
         n = len(entries)
         if n > self.config.n_batch:
             raise BackendError(f"batch of {n} tokens exceeds n_batch={self.config.n_batch}")

@@ -114,6 +114,33 @@ class TokenChooser:
             return Choice(int(np.argmax(masked)), closing, broke)
         return Choice(self._sample(masked, rng), closing, broke)
 
+    def choose_among(
+        self,
+        generated: list[int],
+        max_tokens: int,
+        ids: npt.NDArray[np.intp],
+        values: npt.NDArray[np.float32],
+    ) -> Choice:
+        """The greedy choice when the constraint allows only ``ids`` and ``values`` are their
+        logits (the sparse head): the same rules as ``choose``, on the allowed rows alone. The
+        token equals ``choose``'s on the same logits; ``broke_loop`` is set only when the
+        refused token would have been taken."""
+        keep = np.ones(ids.size, dtype=bool)
+        closing = False
+        if self.closing_tokens is not None and self.should_wrap_up(len(generated), max_tokens):
+            closers = self.closing_tokens[ids]
+            if closers.any():
+                keep = closers
+                closing = True
+        broke = False
+        banned = loop_token(generated) if self.repetition_guard else None
+        if banned is not None and np.count_nonzero(keep) > 1:
+            hit = keep & (ids == banned)
+            if hit.any():
+                broke = bool(ids[int(np.argmax(np.where(keep, values, -np.inf)))] == banned)
+                keep &= ~hit
+        return Choice(int(ids[int(np.argmax(np.where(keep, values, -np.inf)))]), closing, broke)
+
     def should_wrap_up(self, n_generated: int, max_tokens: int) -> bool:
         """Past three quarters of max_tokens, end each value as soon as the constraint allows,
         so a run-away value closes into a valid object instead of being truncated."""
@@ -134,6 +161,8 @@ class TokenChooser:
 
 
 def logprob(logits: npt.NDArray[np.float32], token: int) -> float:
-    """log softmax(logits)[token], computed stably."""
+    """log softmax(logits)[token], computed stably. Over the whole vocabulary for a full logits
+    row; over the allowed tokens for the sparse head's row (``token`` is then an index into
+    it)."""
     top = float(np.max(logits))
     return float(logits[token]) - top - float(np.log(np.sum(np.exp(logits - top))))

@@ -35,6 +35,7 @@ from ..prompt import Prompt
 from ..settings import Safeguards, Sampling
 from .decoder import Decoder, DecodeRequest, DecodeResult
 from .llama import ContextConfig, LlamaContext, LlamaModel, load_adapter
+from .sparse_head import HeadRows, HiddenTap, sparse_head_for
 from .tokenizer import closing_tokens, tokenizer_for
 
 CELL_ROUNDING = 256
@@ -56,6 +57,9 @@ class SessionConfig:
     the longest output."""
     n_threads: int = 0
     """llama.cpp threads; 0: all available cores."""
+    sparse_head: bool = True
+    """Score small allowed sets from the final hidden state instead of the full output head,
+    where the model allows it (``extractly.engine.sparse_head``); False: always the full head."""
     sampling: Sampling = field(default_factory=Sampling)
     safeguards: Safeguards = field(default_factory=Safeguards)
 
@@ -82,6 +86,12 @@ class DecodeSession:
         self.verbatim = verbatim
         """Fields copied word for word from the document (the constraint enforces it)."""
         self._adapter: Any = None if adapter_path is None else load_adapter(model, adapter_path)
+        self.head: HeadRows | None = None
+        """The tied head's rows when the sparse head is on and allowed for this model."""
+        self.sparse_refusal = "switched off" if not config.sparse_head else None
+        """Why the sparse head is not used, ``None`` when it is."""
+        if config.sparse_head:
+            self.head, self.sparse_refusal = sparse_head_for(model.path, adapter_path)
         self.prefix_tokens: list[int] = self.tokenize_pieces(prompt.prefix, first=True)
         self._lock = threading.RLock()
         self._depth = 0
@@ -233,6 +243,7 @@ class DecodeSession:
                 n_seq_max=streams,
                 n_threads=config.n_threads,
             ),
+            tap=None if self.head is None else HiddenTap(),
         )
         if self._adapter is not None:
             ctx.set_adapter(self._adapter)
@@ -244,4 +255,5 @@ class DecodeSession:
             sampling=config.sampling,
             repetition_guard=guards.repetition_guard,
             closing_tokens=closing_tokens(self.model) if guards.close_before_limit else None,
+            head=self.head,
         )
