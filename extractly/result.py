@@ -48,6 +48,10 @@ class Usage:
     sparse_tokens: int = 0
     """Sampled tokens chosen among a few allowed ones from the hidden state, without the full
     output head (the ``sparse_head`` option); their confidence is over the allowed tokens."""
+    drafted_tokens: int = 0
+    """Tokens copy speculation proposed from the text (verified in one pass each time)."""
+    accepted_draft_tokens: int = 0
+    """Of those, the tokens the model chose: sampled without a pass of their own."""
 
     @property
     def output_tokens(self) -> int:
@@ -67,6 +71,8 @@ class Usage:
             repetition_breaks=sum(u.repetition_breaks for u in usages),
             closed_early=any(u.closed_early for u in usages),
             sparse_tokens=sum(u.sparse_tokens for u in usages),
+            drafted_tokens=sum(u.drafted_tokens for u in usages),
+            accepted_draft_tokens=sum(u.accepted_draft_tokens for u in usages),
         )
 
 

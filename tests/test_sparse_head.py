@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from extractly import Extractor
+from extractly.engine.decoder import copy_draft
 from extractly.engine.gguf_file import read_gguf_index
 from extractly.engine.llama import ContextConfig, LlamaContext
 from extractly.engine.sparse_head import (
@@ -108,6 +109,34 @@ def test_extraction_with_the_sparse_head_equals_the_full_head_alone_and_batched(
         assert a.usage.sampled_tokens == c.usage.sampled_tokens
         assert c.usage.sparse_tokens == 0
     assert sum(r.usage.sparse_tokens for r in one_by_one) > 0
+
+
+def test_a_copy_draft_continues_the_latest_place_the_output_tail_occurs() -> None:
+    document = [5, 6, 7, 8, 9, 5, 6, 10, 11]
+    assert copy_draft(document, [1, 5, 6], 3) == [10, 11]  # latest occurrence of the tail
+    assert copy_draft(document, [1, 9, 5], 2) == [6, 10]
+    assert copy_draft(document, [2, 4, 7], 9) == [8, 9, 5, 6, 10, 11]  # the 1-token tail
+    assert copy_draft(document, [2, 3, 4], 3) == []
+    assert copy_draft(document, [11], 3) == []  # nothing follows it
+
+
+def test_copy_speculation_drafts_verbatim_values_and_keeps_the_outputs() -> None:
+    texts = [*SHOW_NOTES, "Night Shift Stories, hosted by Amelia Robertson-Clarke, episode 12."]
+    on = Extractor(PodcastEpisode, adapter=None, verbatim=["title", "host"])
+    off = Extractor(PodcastEpisode, adapter=None, verbatim=["title", "host"], sparse_head=False)
+    try:
+        spoken = [on.run(t) for t in texts]
+        batched = list(on.run_many(texts))
+        full = [off.run(t) for t in texts]
+    finally:
+        on.close()
+        off.close()
+    assert [r.raw_text for r in spoken] == [r.raw_text for r in full]
+    assert [r.raw_text for r in batched] == [r.raw_text for r in spoken]
+    assert sum(r.usage.accepted_draft_tokens for r in spoken) > 0
+    for r in spoken:
+        assert r.usage.accepted_draft_tokens <= r.usage.drafted_tokens
+        assert r.usage.accepted_draft_tokens <= r.usage.sparse_tokens <= r.usage.sampled_tokens
 
 
 def test_models_and_adapters_the_path_cannot_serve_are_refused(tmp_path: Path) -> None:

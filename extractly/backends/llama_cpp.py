@@ -266,6 +266,8 @@ def usage_of(result: DecodeResult) -> Usage:
         repetition_breaks=result.repetition_breaks,
         closed_early=result.closed_early,
         sparse_tokens=result.sparse_tokens,
+        drafted_tokens=result.drafted_tokens,
+        accepted_draft_tokens=result.accepted_draft_tokens,
     )
 
 

@@ -63,6 +63,24 @@ step. A chunk pass serves one document, a lockstep pass all of them: on 100 E2E 
 chunking every run (2+) took 0.82 s/doc, never chunking 0.72, chunking 6+ 0.68."""
 
 
+MAX_DRAFT = 6
+"""Tokens drafted from the document per copy-speculation pass."""
+DRAFT_NGRAM = 3
+"""Longest tail of the output looked up in the document to find where it is copying from."""
+
+
+def copy_draft(document: list[int], output: list[int], limit: int) -> list[int]:
+    """The ``limit`` document tokens after the latest place where the output's last tokens
+    occur in ``document`` (the longest tail of up to ``DRAFT_NGRAM`` tokens that occurs);
+    [] when none does."""
+    for n in range(min(DRAFT_NGRAM, len(output)), 0, -1):
+        tail = output[-n:]
+        for i in range(len(document) - n - 1, -1, -1):
+            if document[i : i + n] == tail:
+                return document[i + n : i + n + limit]
+    return []
+
+
 @dataclass
 class DecodeRequest:
     tokens: list[int]
@@ -92,6 +110,10 @@ class DecodeResult:
     sparse_tokens: int = 0
     """Sampled tokens chosen from the sparse head (logits of the allowed tokens only; their
     ``logprobs`` are over the allowed tokens, not the whole vocabulary)."""
+    drafted_tokens: int = 0
+    """Tokens proposed by copy speculation (``copy_draft``) and verified in a pass."""
+    accepted_draft_tokens: int = 0
+    """Of those, the ones the model chose (sampled tokens that cost no pass of their own)."""
 
 
 @dataclass
@@ -113,6 +135,8 @@ class _Slot:
     allowed: npt.NDArray[np.intp] | None = None
     """The tokens the next choice allows, when few enough for the sparse head."""
     sparse: int = 0
+    drafted: int = 0
+    accepted: int = 0
 
 
 class _Run:
@@ -145,6 +169,7 @@ class Decoder:
         closing_tokens: npt.NDArray[np.bool_] | None = None,
         head: HeadRows | None = None,
         sparse_limit: int = SPARSE_LIMIT,
+        max_draft: int = MAX_DRAFT,
     ) -> None:
         if len(prefix) >= ctx.n_ctx_seq:
             raise BackendError(
@@ -165,6 +190,8 @@ class Decoder:
         """The tied head's rows: positions allowing at most ``sparse_limit`` tokens are scored
         from the hidden state (greedy decoding only; sampling keeps the full head)."""
         self.sparse_limit = sparse_limit
+        self.max_draft = max_draft
+        """Longest copy-speculation draft (0: none); speculation needs the sparse head."""
         self.prefix_evaluations = 0
         self.filler_tokens = 0
         """Filler tokens decoded so far (they only shape llama.cpp's micro-batches)."""
@@ -324,14 +351,18 @@ class Decoder:
         the batch, which keeps ``run_many`` equal to ``run``.
         """
         finished = []
-        for slot in [s for s in active if len(s.pending) >= MIN_CHUNK]:
+        for slot in active:
+            draft = self._draft(slot)
+            if draft and self._speculate(slot, draft):
+                finished.append(slot)
+        for slot in [s for s in active if len(s.pending) >= MIN_CHUNK and s not in finished]:
             tokens, slot.pending = slot.pending, []
             mode = self._mode([slot])
             index = self._feed(slot.seq, tokens, slot.pos, want_last=True, mode=mode)
             slot.pos += len(tokens)
             if self._advance(slot, index, 0):
                 finished.append(slot)
-        lone = [s for s in active if 1 <= len(s.pending) < MIN_CHUNK]  # finished: pending []
+        lone = [s for s in active if 1 <= len(s.pending) < MIN_CHUNK and s not in finished]
         if lone:
             wants = self._step_lockstep(lone, active)
             for out, (slot, batch_index) in enumerate(wants):
@@ -417,15 +448,75 @@ class Decoder:
             if ids and ids[-1] < self.head.n_vocab:
                 slot.allowed = np.asarray(ids, dtype=np.intp)
 
+    def _draft(self, slot: _Slot) -> list[int]:
+        """Copy speculation: when the next choice is small (a verbatim field, or any value the
+        output is copying), the document's tokens that followed the last place the output's
+        tail occurs in it, cut to what the constraint accepts; [] when there is none."""
+        if self.head is None or slot.allowed is None or self.max_draft <= 0:
+            return []
+        matcher = slot.request.matcher
+        assert matcher is not None
+        draft = copy_draft(slot.request.tokens, slot.generated, self.max_draft)
+        if draft:
+            draft = draft[: matcher.validate_tokens(draft)]
+        return draft
+
+    def _speculate(self, slot: _Slot, draft: list[int]) -> bool:
+        """Feed the pending tokens and ``draft`` in one pass, stopped before the head, and
+        choose at every position from the hidden states while the choices equal the draft:
+        the longest such prefix is kept (its KV cells stay), and the first choice that differs
+        (or follows the whole draft) is queued as usual. A position whose allowed set is too
+        large for the sparse head ends the run one token early (that token is fed again, with
+        the full head). True when the document is done."""
+        assert self.ctx.tap is not None
+        tokens, first = slot.pending + draft, len(slot.pending)
+        start = slot.pos
+        entries = [(t, start + i, slot.seq, i >= first - 1) for i, t in enumerate(tokens)]
+        self.ctx.decode(entries, tap="stop")
+        hidden = self.ctx.tap.hidden()
+        slot.drafted += len(draft)
+        slot.pending = []
+        slot.pos = start + len(tokens)  # every cell fed is in the KV cache until cut below
+        for j in range(len(draft) + 1):
+            if slot.allowed is None:  # no logits here: feed the last kept token again
+                self.ctx.seq_rm(slot.seq, start + first + j - 1, -1)
+                slot.pos = start + first + j - 1
+                slot.pending = [tokens[first + j - 1]]
+                self._plan(slot)
+                return False
+            at = start + first + j
+            if self._choose(slot, -1, hidden[j]):
+                return True
+            if j < len(draft) and slot.pending == [draft[j]]:
+                slot.accepted += 1
+                slot.pending = []
+                continue
+            self.ctx.seq_rm(slot.seq, at, -1)
+            slot.pos = at
+            return False
+        return False  # not reached: the last position's choice follows the whole draft
+
     def _advance(self, slot: _Slot, batch_index: int, output: int) -> bool:
         """Choose the next token from the last decode's ``output``-th output (at
         ``batch_index``) and queue it with any forced tokens; True when done."""
-        matcher = slot.request.matcher
-        if matcher is None:
+        if slot.request.matcher is None:
             return self._advance_raw(slot, self.ctx.logits(batch_index))
-        if slot.allowed is not None and self.head is not None and self.ctx.tap is not None:
+        hidden = None
+        if slot.allowed is not None and self.ctx.tap is not None:
+            hidden = self.ctx.tap.hidden()[output]
+        return self._choose(slot, batch_index, hidden)
+
+    def _choose(
+        self, slot: _Slot, batch_index: int, hidden: npt.NDArray[np.float32] | None
+    ) -> bool:
+        """Choose the next token (from ``hidden`` with the sparse head when the slot's allowed
+        set is small, else from the logits at ``batch_index``), consume it and the tokens the
+        constraint forces after it, and queue them as pending; True when done."""
+        matcher = slot.request.matcher
+        assert matcher is not None
+        if slot.allowed is not None and self.head is not None and hidden is not None:
             ids = slot.allowed
-            values = self.head.logits(self.ctx.tap.hidden()[output], ids)
+            values = self.head.logits(hidden, ids)
             choice = self.chooser.choose_among(slot.generated, slot.request.max_tokens, ids, values)
             lp = logprob(values, int(np.searchsorted(ids, choice.token)))
             slot.sparse += 1
@@ -497,6 +588,8 @@ class Decoder:
             repetition_breaks=slot.breaks,
             closed_early=slot.closing,
             sparse_tokens=slot.sparse,
+            drafted_tokens=slot.drafted,
+            accepted_draft_tokens=slot.accepted,
             error=matcher.get_error() if matcher and reason == "constraint_error" else "",
         )
 

@@ -1,0 +1,247 @@
+"""The sparse head (issue 14) against the full head, in one process, with the ``sparse_head``
+switch giving the "before".
+
+1. steps: ms per lockstep decode step (one token in each of B sequences) with the full head and
+   body-only (the graph stopped at ``result_norm``, plus 16 allowed rows scored per sequence),
+   for each B of ``--step-batches``.
+2. tuned: for each set, the registered adapter of every schema (``benchmarks/accuracy.py
+   --tune-only`` registers them; verbatim fields as the adapter's manifest says), over the test
+   documents: ``run()`` one by one with the full head, ``run()`` one by one with the sparse
+   head, and ``run_many`` at the default batch size with the sparse head. Reported: docs/s and
+   the ratios, the share of sampled tokens the sparse head served, outputs identical to the
+   full head's, and slot F1 of each row.
+3. base: the few-shot base path (3 worked examples, no adapter) on ``--base-docs`` SNIPS
+   documents, ``run()`` full against sparse.
+
+    python benchmarks/sparse_head.py [--sets snips,e2e] [--snips 700] [--e2e 1000]
+        [--base-docs 140] [--step-batches 1,4,7,16] [--out FILE.json]
+
+Run it alone on the machine: it is a timing benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.datasets import (
+    Record,
+    SlotCounts,
+    is_valid,
+    load_schemas,
+    load_split,
+    pick_examples,
+    score_slots,
+    stratified,
+)
+from extractly import Extraction, ExtractlyError, Extractor
+from extractly.adapter_registry import lookup
+from extractly.engine.llama import ContextConfig, LlamaContext, load_model
+from extractly.engine.sparse_head import HeadRows, HiddenTap
+from extractly.model_files import resolve_model_path
+from extractly.schema import load_schema
+
+JSON = dict[str, Any]
+
+
+@dataclass
+class Row:
+    """One way of extracting one set's documents."""
+
+    label: str
+    seconds: float = 0.0
+    outputs: list[str] = field(default_factory=list)
+    sampled: int = 0
+    sparse: int = 0
+    slots: SlotCounts = field(default_factory=SlotCounts)
+    valid: int = 0
+
+    def as_json(self, reference: Row | None) -> JSON:
+        docs = len(self.outputs)
+        same = None
+        if reference is not None:
+            same = sum(a == b for a, b in zip(self.outputs, reference.outputs, strict=True))
+        return {
+            "row": self.label, "docs": docs, "seconds": round(self.seconds, 1),
+            "docs_per_s": round(docs / self.seconds, 3) if self.seconds else None,
+            "sparse_share": round(self.sparse / max(1, self.sampled), 4),
+            "valid": self.valid, "slot_f1": round(self.slots.f1, 4),
+            "same_as_full_run": same,
+        }
+
+
+def step_times(batches: Sequence[int], steps: int) -> list[JSON]:
+    """ms per lockstep step, full head against body-only, per batch size."""
+    path = resolve_model_path(None)
+    model = load_model(path)
+    head = HeadRows.of(path)
+    ids = np.arange(1000, 1016)
+    prompt = model.tokenize("Text: Book a table for four at Lyon tonight.\nJSON:\n", add_bos=True)
+    rows = []
+    for b in batches:
+        ctx = LlamaContext(model, ContextConfig(n_ctx=512 * b, n_batch=512, n_seq_max=b),
+                           tap=HiddenTap())
+        for seq in range(b):
+            ctx.decode([(t, i, seq, False) for i, t in enumerate(prompt)])
+        pos = len(prompt)
+        timing = {}
+        for mode in ("off", "stop", "off", "stop"):  # twice each, the best kept (drift check)
+            start = time.perf_counter()
+            for _ in range(steps):
+                ctx.decode([(1000 + pos % 50, pos, seq, True) for seq in range(b)], tap=mode)
+                if mode == "stop":
+                    assert ctx.tap is not None
+                    for hidden in ctx.tap.hidden():
+                        head.logits(hidden, ids)
+                pos += 1
+            ms = (time.perf_counter() - start) / steps * 1e3
+            timing[mode] = min(ms, timing.get(mode, ms))
+        ctx.close()
+        row = {"batch": b, "ms_full": round(timing["off"], 2),
+               "ms_body_only": round(timing["stop"], 2),
+               "ratio": round(timing["off"] / timing["stop"], 2)}
+        print(f"step  batch {b:>2}: full {row['ms_full']:7.2f} ms, body only "
+              f"{row['ms_body_only']:7.2f} ms ({row['ratio']:.2f}x)", flush=True)
+        rows.append(row)
+    return rows
+
+
+def run_row(label: str, groups: Sequence[tuple[Extractor[Any], list[Record], JSON]],
+            many: bool) -> Row:
+    row = Row(label)
+    start = time.perf_counter()
+    for extractor, records, schema in groups:
+        texts = [r.text for r in records]
+        items: Iterable[Extraction[Any] | BaseException]
+        if many:
+            items = extractor.run_many(texts, return_exceptions=True)
+        else:
+            items = (_run(extractor, t) for t in texts)
+        for record, item in zip(records, items, strict=True):
+            if isinstance(item, BaseException):
+                row.outputs.append(f"<{type(item).__name__}>")
+                row.slots += score_slots(None, record.gold)
+                continue
+            row.outputs.append(item.raw_text)
+            row.sampled += item.usage.sampled_tokens
+            row.sparse += item.usage.sparse_tokens
+            ok = is_valid(item.value, schema)
+            row.valid += ok
+            row.slots += score_slots(item.value if ok else None, record.gold)
+    row.seconds = time.perf_counter() - start
+    return row
+
+
+def _run(extractor: Extractor[Any], text: str) -> Extraction[Any] | BaseException:
+    try:
+        return extractor.run(text)
+    except ExtractlyError as exc:
+        return exc
+
+
+def compare(name: str, make: Callable[[bool], list[tuple[Extractor[Any], list[Record], JSON]]],
+            with_many: bool) -> JSON:
+    full_groups, sparse_groups = make(False), make(True)
+    for groups in (full_groups, sparse_groups):  # warm-up: prefixes, first-call costs
+        for extractor, records, _ in groups:
+            extractor.run(records[0].text)
+    full = run_row("full run()", full_groups, many=False)
+    sparse = run_row("sparse run()", sparse_groups, many=False)
+    rows = [full, sparse]
+    if with_many:
+        rows.append(run_row("sparse run_many", sparse_groups, many=True))
+    for extractor, _, _ in full_groups + sparse_groups:
+        extractor.close()
+    out = [r.as_json(full) for r in rows]
+    for r in out:
+        print(f"{name:6} {r['row']:16} {r['docs']:>5} {r['seconds']:>8.1f} s "
+              f"{r['docs_per_s']:>7.2f} docs/s  x{r['docs_per_s'] / out[0]['docs_per_s']:.2f}  "
+              f"sparse share {r['sparse_share']:.3f}  same {r['same_as_full_run']}/{r['docs']}"
+              f"  F1 {r['slot_f1']:.4f}", flush=True)
+    return {"set": name, "rows": out}
+
+
+def tuned_groups(dataset: str, limit: int) -> Callable[[bool], list[Any]]:
+    schemas = load_schemas(dataset)
+    test = load_split("test", dataset)
+    records = stratified(test, limit, list(schemas)) if dataset == "snips" else test[:limit]
+    model = load_model(resolve_model_path(None))
+
+    def make(sparse: bool) -> list[tuple[Extractor[Any], list[Record], JSON]]:
+        groups = []
+        for name, schema in schemas.items():
+            docs = [r for r in records if r.schema == name]
+            if not docs:
+                continue
+            fingerprint = load_schema(schema).fingerprint
+            if lookup(fingerprint, model) is None:
+                raise SystemExit(f"no adapter registered for {dataset} {name}; tune it first: "
+                                 f"python benchmarks/accuracy.py --sets {dataset} --tune-only")
+            groups.append((Extractor(schema, sparse_head=sparse), docs, schema))
+        return groups
+
+    return make
+
+
+def base_groups(limit: int) -> Callable[[bool], list[Any]]:
+    schemas = load_schemas("snips")
+    train, test = load_split("train", "snips"), load_split("test", "snips")
+    records = stratified(test, limit, list(schemas))
+
+    def make(sparse: bool) -> list[tuple[Extractor[Any], list[Record], JSON]]:
+        groups = []
+        for name, schema in schemas.items():
+            shots = [(r.text, r.gold) for r in pick_examples(train, name)]
+            docs = [r for r in records if r.schema == name]
+            groups.append((Extractor(schema, examples=shots, sparse_head=sparse), docs, schema))
+        return groups
+
+    return make
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", default="snips,e2e")
+    ap.add_argument("--snips", type=int, default=700)
+    ap.add_argument("--e2e", type=int, default=1000)
+    ap.add_argument("--base-docs", type=int, default=140)
+    ap.add_argument("--step-batches", default="1,4,7,16")
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--out", default="benchmarks/results/sparse_head.json")
+    args = ap.parse_args(argv)
+    result: JSON = {"benchmark": "sparse_head"}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        out.write_text(json.dumps(result, indent=1))
+
+    if args.step_batches:
+        result["steps"] = step_times([int(b) for b in args.step_batches.split(",")], args.steps)
+        save()
+    limits = {"snips": args.snips, "e2e": args.e2e}
+    result["tuned"] = []
+    for dataset in filter(None, args.sets.split(",")):
+        result["tuned"].append(compare(dataset, tuned_groups(dataset, limits[dataset]), True))
+        save()
+    if args.base_docs:
+        result["base"] = compare("base", base_groups(args.base_docs), False)
+        save()
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
