@@ -64,6 +64,8 @@ class Row:
     outputs: list[str] = field(default_factory=list)
     sampled: int = 0
     sparse: int = 0
+    drafted: int = 0
+    accepted: int = 0
     slots: SlotCounts = field(default_factory=SlotCounts)
     valid: int = 0
 
@@ -76,6 +78,8 @@ class Row:
             "row": self.label, "docs": docs, "seconds": round(self.seconds, 1),
             "docs_per_s": round(docs / self.seconds, 3) if self.seconds else None,
             "sparse_share": round(self.sparse / max(1, self.sampled), 4),
+            "accepted_draft_share": round(self.accepted / max(1, self.sampled), 4),
+            "drafted": self.drafted, "accepted": self.accepted,
             "valid": self.valid, "slot_f1": round(self.slots.f1, 4),
             "same_as_full_run": same,
         }
@@ -136,6 +140,8 @@ def run_row(label: str, groups: Sequence[tuple[Extractor[Any], list[Record], JSO
             row.outputs.append(item.raw_text)
             row.sampled += item.usage.sampled_tokens
             row.sparse += item.usage.sparse_tokens
+            row.drafted += item.usage.drafted_tokens
+            row.accepted += item.usage.accepted_draft_tokens
             ok = is_valid(item.value, schema)
             row.valid += ok
             row.slots += score_slots(item.value if ok else None, record.gold)
@@ -167,7 +173,8 @@ def compare(name: str, make: Callable[[bool], list[tuple[Extractor[Any], list[Re
     for r in out:
         print(f"{name:6} {r['row']:16} {r['docs']:>5} {r['seconds']:>8.1f} s "
               f"{r['docs_per_s']:>7.2f} docs/s  x{r['docs_per_s'] / out[0]['docs_per_s']:.2f}  "
-              f"sparse share {r['sparse_share']:.3f}  same {r['same_as_full_run']}/{r['docs']}"
+              f"sparse share {r['sparse_share']:.3f} drafts {r['accepted_draft_share']:.3f}  "
+              f"same {r['same_as_full_run']}/{r['docs']}"
               f"  F1 {r['slot_f1']:.4f}", flush=True)
     return {"set": name, "rows": out}
 

@@ -57,10 +57,14 @@ StopReason = Literal["complete", "max_tokens", "constraint_error"]
 MAX_INVARIANT_BATCH = 7
 """The largest batch size whose outputs equal one-by-one decoding (see above)."""
 _FILLER_TOKEN = 0
-MIN_CHUNK = 6
-"""Pending runs at least this long are fed as one chunk, shorter ones a token per lockstep
-step. A chunk pass serves one document, a lockstep pass all of them: on 100 E2E docs at batch 4
-chunking every run (2+) took 0.82 s/doc, never chunking 0.72, chunking 6+ 0.68."""
+MIN_CHUNK = 2
+"""Pending runs at least this long are fed as one chunk, shorter ones (a lone chosen token) go
+to the lockstep pass. A chunk pass serves one document, a lockstep pass all of them. With the
+full head, on 100 E2E docs at batch 4, chunking every run (2+) took 0.82 s/doc, never chunking
+0.72, chunking 6+ 0.68; but a run fed a token per pass costs ``run()`` one pass per token, and
+with the sparse head (tuned E2E, 40 docs, one process, 2026-12-02): chunking 2+ took 0.80
+s/doc with ``run()`` against 1.44 for 6+, and 0.73 against 0.75 with ``run_many`` at batch 4
+(full head: 1.18 against 1.48 with ``run()``, 0.85 against 0.81 with ``run_many``)."""
 
 
 MAX_DRAFT = 6
