@@ -51,6 +51,7 @@ from extractly.engine.llama import ContextConfig, LlamaContext, load_model
 from extractly.engine.sparse_head import HeadRows, HiddenTap
 from extractly.model_files import resolve_model_path
 from extractly.schema import load_schema
+from extractly.settings import Safeguards
 
 JSON = dict[str, Any]
 
@@ -191,7 +192,7 @@ def tuned_groups(dataset: str, limit: int) -> Callable[[bool], list[Any]]:
             docs = [r for r in records if r.schema == name]
             if not docs:
                 continue
-            fingerprint = load_schema(schema).fingerprint
+            fingerprint = load_schema(schema, Safeguards()).fingerprint
             if lookup(fingerprint, model) is None:
                 raise SystemExit(f"no adapter registered for {dataset} {name}; tune it first: "
                                  f"python benchmarks/accuracy.py --sets {dataset} --tune-only")
