@@ -184,7 +184,7 @@ def tuned_groups(dataset: str, limit: int) -> Callable[[bool], list[Any]]:
     schemas = load_schemas(dataset)
     test = load_split("test", dataset)
     records = stratified(test, limit, list(schemas)) if dataset == "snips" else test[:limit]
-    model = load_model(resolve_model_path(None))
+    model = resolve_model_path(None)
 
     def make(sparse: bool) -> list[tuple[Extractor[Any], list[Record], JSON]]:
         groups = []
@@ -192,8 +192,7 @@ def tuned_groups(dataset: str, limit: int) -> Callable[[bool], list[Any]]:
             docs = [r for r in records if r.schema == name]
             if not docs:
                 continue
-            fingerprint = load_schema(schema, Safeguards()).fingerprint
-            if lookup(fingerprint, model) is None:
+            if lookup(load_schema(schema, Safeguards()), model) is None:
                 raise SystemExit(f"no adapter registered for {dataset} {name}; tune it first: "
                                  f"python benchmarks/accuracy.py --sets {dataset} --tune-only")
             groups.append((Extractor(schema, sparse_head=sparse), docs, schema))
