@@ -2,6 +2,9 @@
 
 The decoder records, for every output token, the log-probability the model gave it over the
 whole vocabulary (before the constraint's mask), or ``None`` when the constraint forced it.
+Where the sparse head chose the token (at most 512 tokens allowed; ``Usage.sparse_tokens``
+counts them), the probability is over the allowed tokens only: the full vocabulary's logits
+were never computed. Such a probability is never lower than the whole-vocabulary one.
 Here the decoded JSON text is scanned for its leaf values (strings, numbers, booleans, nulls and
 empty containers); a field's confidence is the lowest probability among the *sampled* tokens
 that overlap the value's characters, closing quote included, so both "which value" and "where
