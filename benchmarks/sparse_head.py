@@ -1,20 +1,23 @@
 """The sparse head (issue 14) against the full head, in one process, with the ``sparse_head``
 switch giving the "before".
 
-1. steps: ms per lockstep decode step (one token in each of B sequences) with the full head and
-   body-only (the graph stopped at ``result_norm``, plus 16 allowed rows scored per sequence),
-   for each B of ``--step-batches``.
+1. steps: ms per lockstep decode step (one token in each of B sequences) with the full head
+   (without and with the ``cb_eval`` callback installed) and body-only (the graph stopped at
+   ``result_norm``, plus 16 allowed rows scored per sequence), for each B of
+   ``--step-batches``.
 2. tuned: for each set, the registered adapter of every schema (``benchmarks/accuracy.py
    --tune-only`` registers them; verbatim fields as the adapter's manifest says), over the test
    documents: ``run()`` one by one with the full head, ``run()`` one by one with the sparse
-   head, and ``run_many`` at the default batch size with the sparse head. Reported: docs/s and
-   the ratios, the share of sampled tokens the sparse head served, outputs identical to the
-   full head's, and slot F1 of each row.
+   head, and ``run_many`` at the default batch size with the sparse head (with ``--drafts``,
+   also both with copy speculation). Reported: docs/s and the ratios, the share of sampled
+   tokens the sparse head served, outputs identical to the full head's, slot F1, passes and
+   tokens a document, and the share of the time spent inside ``llama_decode``; and what 2x on
+   ``run()`` would need against the time sparse ``run()`` spent in ``llama_decode`` alone.
 3. base: the few-shot base path (3 worked examples, no adapter) on ``--base-docs`` SNIPS
    documents, ``run()`` full against sparse.
 
     python benchmarks/sparse_head.py [--sets snips,e2e] [--snips 700] [--e2e 1000]
-        [--base-docs 140] [--step-batches 1,4,7,16] [--out FILE.json]
+        [--base-docs 140] [--step-batches 1,4,7,16] [--drafts] [--out FILE.json]
 
 Run it alone on the machine: it is a timing benchmark.
 """
@@ -67,6 +70,9 @@ class Row:
     sparse: int = 0
     drafted: int = 0
     accepted: int = 0
+    tokens: int = 0
+    passes: int = 0
+    decode_seconds: float = 0.0
     slots: SlotCounts = field(default_factory=SlotCounts)
     valid: int = 0
 
@@ -81,13 +87,18 @@ class Row:
             "sparse_share": round(self.sparse / max(1, self.sampled), 4),
             "accepted_draft_share": round(self.accepted / max(1, self.sampled), 4),
             "drafted": self.drafted, "accepted": self.accepted,
+            "passes_per_doc": round(self.passes / max(1, docs), 1),
+            "tokens_per_doc": round(self.tokens / max(1, docs), 1),
+            "decode_share": round(self.decode_seconds / self.seconds, 3) if self.seconds else None,
             "valid": self.valid, "slot_f1": round(self.slots.f1, 4),
             "same_as_full_run": same,
         }
 
 
 def step_times(batches: Sequence[int], steps: int) -> list[JSON]:
-    """ms per lockstep step, full head against body-only, per batch size."""
+    """ms per lockstep step per batch size: the full head on a context without the callback,
+    the full head with the callback installed (its cost on every full-head pass: one Python
+    call per graph node), and body-only."""
     path = resolve_model_path(None)
     model = load_model(path)
     head = HeadRows.of(path)
@@ -95,36 +106,50 @@ def step_times(batches: Sequence[int], steps: int) -> list[JSON]:
     prompt = model.tokenize("Text: Book a table for four at Lyon tonight.\nJSON:\n", add_bos=True)
     rows = []
     for b in batches:
-        ctx = LlamaContext(model, ContextConfig(n_ctx=512 * b, n_batch=512, n_seq_max=b),
-                           tap=HiddenTap())
-        for seq in range(b):
-            ctx.decode([(t, i, seq, False) for i, t in enumerate(prompt)])
-        pos = len(prompt)
-        timing = {}
-        for mode in ("off", "stop", "off", "stop"):  # twice each, the best kept (drift check)
+        config = ContextConfig(n_ctx=512 * b, n_batch=512, n_seq_max=b)
+        contexts = {"plain": LlamaContext(model, config), "tap": LlamaContext(model, config,
+                                                                           tap=HiddenTap())}
+        for ctx in contexts.values():
+            for seq in range(b):
+                ctx.decode([(t, i, seq, False) for i, t in enumerate(prompt)])
+        pos = {name: len(prompt) for name in contexts}
+        timing: dict[str, float] = {}
+        runs = [("plain", "off"), ("tap", "off"), ("tap", "stop")]
+        for name, mode in runs + runs[::-1]:  # twice each, alternated, the best kept
+            ctx = contexts[name]
             start = time.perf_counter()
             for _ in range(steps):
-                ctx.decode([(1000 + pos % 50, pos, seq, True) for seq in range(b)], tap=mode)
+                p = pos[name]
+                ctx.decode([(1000 + p % 50, p, seq, True) for seq in range(b)], tap=mode)
                 if mode == "stop":
                     assert ctx.tap is not None
                     for hidden in ctx.tap.hidden():
                         head.logits(hidden, ids)
-                pos += 1
+                pos[name] = p + 1
             ms = (time.perf_counter() - start) / steps * 1e3
-            timing[mode] = min(ms, timing.get(mode, ms))
-        ctx.close()
-        row = {"batch": b, "ms_full": round(timing["off"], 2),
-               "ms_body_only": round(timing["stop"], 2),
-               "ratio": round(timing["off"] / timing["stop"], 2)}
-        print(f"step  batch {b:>2}: full {row['ms_full']:7.2f} ms, body only "
-              f"{row['ms_body_only']:7.2f} ms ({row['ratio']:.2f}x)", flush=True)
+            key = f"{name}-{mode}"
+            timing[key] = min(ms, timing.get(key, ms))
+        for ctx in contexts.values():
+            ctx.close()
+        row = {"batch": b, "ms_full": round(timing["plain-off"], 2),
+               "ms_full_with_callback": round(timing["tap-off"], 2),
+               "ms_body_only": round(timing["tap-stop"], 2),
+               "ratio": round(timing["plain-off"] / timing["tap-stop"], 2)}
+        print(f"step  batch {b:>2}: full {row['ms_full']:7.2f} ms, with the callback "
+              f"{row['ms_full_with_callback']:7.2f} ms, body only {row['ms_body_only']:7.2f} ms "
+              f"({row['ratio']:.2f}x)", flush=True)
         rows.append(row)
     return rows
+
+
+def _contexts(groups: Sequence[tuple[Extractor[Any], list[Record], JSON]]) -> list[Any]:
+    return [d.ctx for extractor, _, _ in groups for d in extractor.session._decoders()]
 
 
 def run_row(label: str, groups: Sequence[tuple[Extractor[Any], list[Record], JSON]],
             many: bool) -> Row:
     row = Row(label)
+    before = [(c.passes, c.decode_seconds) for c in _contexts(groups)]
     start = time.perf_counter()
     for extractor, records, schema in groups:
         texts = [r.text for r in records]
@@ -143,10 +168,15 @@ def run_row(label: str, groups: Sequence[tuple[Extractor[Any], list[Record], JSO
             row.sparse += item.usage.sparse_tokens
             row.drafted += item.usage.drafted_tokens
             row.accepted += item.usage.accepted_draft_tokens
+            row.tokens += item.usage.prompt_tokens + item.usage.output_tokens
             ok = is_valid(item.value, schema)
             row.valid += ok
             row.slots += score_slots(item.value if ok else None, record.gold)
     row.seconds = time.perf_counter() - start
+    after = [(c.passes, c.decode_seconds) for c in _contexts(groups)]
+    if len(after) == len(before):  # no context was replaced (a larger batch) meanwhile
+        row.passes = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
+        row.decode_seconds = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
     return row
 
 
@@ -157,36 +187,56 @@ def _run(extractor: Extractor[Any], text: str) -> Extraction[Any] | BaseExceptio
         return exc
 
 
-def compare(name: str, make: Callable[[bool], list[tuple[Extractor[Any], list[Record], JSON]]],
-            with_many: bool) -> JSON:
-    full_groups, sparse_groups = make(False), make(True)
-    for groups in (full_groups, sparse_groups):  # warm-up: prefixes, first-call costs
+Make = Callable[[bool, bool], list[tuple[Extractor[Any], list[Record], JSON]]]
+
+
+def compare(name: str, make: Make, with_many: bool, drafts: bool) -> JSON:
+    """Full ``run()`` (the "before"), sparse ``run()`` and, with ``with_many``, sparse
+    ``run_many`` at the default batch size; with ``drafts`` also copy speculation's rows."""
+    setups = {"full": make(False, False), "sparse": make(True, False)}
+    if drafts:
+        setups["drafts"] = make(True, True)
+    for groups in setups.values():  # warm-up: prefixes, first-call costs
         for extractor, records, _ in groups:
             extractor.run(records[0].text)
-    full = run_row("full run()", full_groups, many=False)
-    sparse = run_row("sparse run()", sparse_groups, many=False)
-    rows = [full, sparse]
+    plan = [("full run()", "full", False), ("sparse run()", "sparse", False)]
     if with_many:
-        rows.append(run_row("sparse run_many", sparse_groups, many=True))
-    for extractor, _, _ in full_groups + sparse_groups:
-        extractor.close()
+        plan.append(("sparse run_many", "sparse", True))
+    if drafts:
+        plan += [("sparse+drafts run()", "drafts", False)]
+        plan += [("sparse+drafts run_many", "drafts", True)] if with_many else []
+    rows = [run_row(label, setups[key], many) for label, key, many in plan]
+    for groups in setups.values():
+        for extractor, _, _ in groups:
+            extractor.close()
+    full = rows[0]
     out = [r.as_json(full) for r in rows]
     for r in out:
-        print(f"{name:6} {r['row']:16} {r['docs']:>5} {r['seconds']:>8.1f} s "
+        print(f"{name:6} {r['row']:22} {r['docs']:>5} {r['seconds']:>8.1f} s "
               f"{r['docs_per_s']:>7.2f} docs/s  x{r['docs_per_s'] / out[0]['docs_per_s']:.2f}  "
               f"sparse share {r['sparse_share']:.3f} drafts {r['accepted_draft_share']:.3f}  "
-              f"same {r['same_as_full_run']}/{r['docs']}"
-              f"  F1 {r['slot_f1']:.4f}", flush=True)
-    return {"set": name, "rows": out}
+              f"same {r['same_as_full_run']}/{r['docs']}  F1 {r['slot_f1']:.4f}  "
+              f"{r['passes_per_doc']} passes, {r['tokens_per_doc']} tokens a doc, "
+              f"{r['decode_share']:.0%} in llama_decode", flush=True)
+    sparse = rows[1]
+    # What 2x on run() would need: half the full run's time, against the time the sparse
+    # run spent in llama_decode alone (body-only passes wherever the sparse head served).
+    bound = {"half_full_run_s": round(full.seconds / 2, 1),
+             "sparse_run_decode_s": round(sparse.decode_seconds, 1),
+             "sparse_run_other_s": round(sparse.seconds - sparse.decode_seconds, 1)}
+    print(f"{name:6} 2x on run() needs {bound['half_full_run_s']} s; sparse run() spent "
+          f"{bound['sparse_run_decode_s']} s in llama_decode and "
+          f"{bound['sparse_run_other_s']} s elsewhere", flush=True)
+    return {"set": name, "rows": out, "run_2x_bound": bound}
 
 
-def tuned_groups(dataset: str, limit: int) -> Callable[[bool], list[Any]]:
+def tuned_groups(dataset: str, limit: int) -> Make:
     schemas = load_schemas(dataset)
     test = load_split("test", dataset)
     records = stratified(test, limit, list(schemas)) if dataset == "snips" else test[:limit]
     model = resolve_model_path(None)
 
-    def make(sparse: bool) -> list[tuple[Extractor[Any], list[Record], JSON]]:
+    def make(sparse: bool, drafts: bool) -> list[tuple[Extractor[Any], list[Record], JSON]]:
         groups = []
         for name, schema in schemas.items():
             docs = [r for r in records if r.schema == name]
@@ -195,23 +245,25 @@ def tuned_groups(dataset: str, limit: int) -> Callable[[bool], list[Any]]:
             if lookup(load_schema(schema, Safeguards()), model) is None:
                 raise SystemExit(f"no adapter registered for {dataset} {name}; tune it first: "
                                  f"python benchmarks/accuracy.py --sets {dataset} --tune-only")
-            groups.append((Extractor(schema, sparse_head=sparse), docs, schema))
+            groups.append((Extractor(schema, sparse_head=sparse, copy_drafts=drafts), docs,
+                           schema))
         return groups
 
     return make
 
 
-def base_groups(limit: int) -> Callable[[bool], list[Any]]:
+def base_groups(limit: int) -> Make:
     schemas = load_schemas("snips")
     train, test = load_split("train", "snips"), load_split("test", "snips")
     records = stratified(test, limit, list(schemas))
 
-    def make(sparse: bool) -> list[tuple[Extractor[Any], list[Record], JSON]]:
+    def make(sparse: bool, drafts: bool) -> list[tuple[Extractor[Any], list[Record], JSON]]:
         groups = []
         for name, schema in schemas.items():
             shots = [(r.text, r.gold) for r in pick_examples(train, name)]
             docs = [r for r in records if r.schema == name]
-            groups.append((Extractor(schema, examples=shots, sparse_head=sparse), docs, schema))
+            groups.append((Extractor(schema, examples=shots, sparse_head=sparse,
+                                     copy_drafts=drafts), docs, schema))
         return groups
 
     return make
@@ -226,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--base-docs", type=int, default=140)
     ap.add_argument("--step-batches", default="1,4,7,16")
     ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--drafts", action="store_true",
+                    help="also copy speculation's rows (copy_drafts=True)")
     ap.add_argument("--out", default="benchmarks/results/sparse_head.json")
     args = ap.parse_args(argv)
     result: JSON = {"benchmark": "sparse_head"}
@@ -241,10 +295,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     limits = {"snips": args.snips, "e2e": args.e2e}
     result["tuned"] = []
     for dataset in filter(None, args.sets.split(",")):
-        result["tuned"].append(compare(dataset, tuned_groups(dataset, limits[dataset]), True))
+        result["tuned"].append(compare(dataset, tuned_groups(dataset, limits[dataset]), True,
+                                      args.drafts))
         save()
     if args.base_docs:
-        result["base"] = compare("base", base_groups(args.base_docs), False)
+        result["base"] = compare("base", base_groups(args.base_docs), False, args.drafts)
         save()
     print(f"wrote {out}")
     return 0

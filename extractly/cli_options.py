@@ -140,6 +140,9 @@ OPTION_FLAGS: tuple[OptionFlag, ...] = (
     OptionFlag("sparse_head", "--sparse-head", "score positions that allow few tokens from the "
                "hidden state instead of the full output head (default on where the model "
                "allows it; --no-sparse-head: always the full head)", negative=False),
+    OptionFlag("copy_drafts", "--copy-drafts", "with the sparse head, draft the text's next "
+               "tokens where the output copies it and verify them in one pass (default off: "
+               "slower on short values)", negative=False),
     OptionFlag("n_threads", "--threads", "llama.cpp threads per process (default: "
                "`$EXTRACTLY_THREADS`, else every core; with `run --workers`, that / workers)",
                "N", _positive_int),

@@ -55,6 +55,12 @@ class ExtractorOptions(TypedDict, total=False):
     where the model allows it: a Gemma 3 with its tied Q8_0 head, and no adapter touching it).
     Choices equal the full head's up to float rounding; the ``logprobs`` (and so field
     confidence) of those tokens are over the allowed tokens. False: always the full head."""
+    copy_drafts: bool
+    """Copy speculation, with the sparse head: where the output is copying the text, draft the
+    text's next tokens and verify them in one pass, keeping those the model would have chosen.
+    Default off: on tuned SNIPS and E2E (values of 1-3 tokens) it was slower (``run_many``
+    1.6-1.7 against 1.9-2.0 docs/s) and, verifying several tokens in one pass, rounds
+    differently (outputs changed on 2 of 40 E2E documents). For long copied values."""
     n_threads: int | None
     """llama.cpp threads; default ``$EXTRACTLY_THREADS``, else every core this process may use
     (``extractly.settings.thread_count``). Keep the total over all processes within the cores."""

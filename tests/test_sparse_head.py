@@ -108,6 +108,7 @@ def test_extraction_with_the_sparse_head_equals_the_full_head_alone_and_batched(
         assert a.raw_text == b.raw_text == c.raw_text
         assert a.usage.sampled_tokens == c.usage.sampled_tokens
         assert c.usage.sparse_tokens == 0
+        assert a.usage.drafted_tokens == 0  # copy speculation is off by default
     assert sum(r.usage.sparse_tokens for r in one_by_one) > 0
 
 
@@ -122,15 +123,19 @@ def test_a_copy_draft_continues_the_latest_place_the_output_tail_occurs() -> Non
 
 def test_copy_speculation_drafts_verbatim_values_and_batches_exactly() -> None:
     texts = [*SHOW_NOTES, "Night Shift Stories, hosted by Amelia Robertson-Clarke, episode 12."]
-    on = Extractor(PodcastEpisode, adapter=None, verbatim=["title", "host"])
+    on = Extractor(PodcastEpisode, adapter=None, verbatim=["title", "host"], copy_drafts=True)
+    undrafted = Extractor(PodcastEpisode, adapter=None, verbatim=["title", "host"])
     off = Extractor(PodcastEpisode, adapter=None, verbatim=["title", "host"], sparse_head=False)
     try:
         spoken = [on.run(t) for t in texts]
         batched = list(on.run_many(texts))
+        sparse = [undrafted.run(t) for t in texts]
         full = [off.run(t) for t in texts]
     finally:
         on.close()
+        undrafted.close()
         off.close()
+    assert [r.raw_text for r in sparse] == [r.raw_text for r in full]
     # Drafts are verified in passes of several tokens, which round differently from one token
     # at a time, so a close call can go the other way than with the full head (the benchmark
     # counts how often); the choices still depend only on the document.

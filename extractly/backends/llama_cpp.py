@@ -65,6 +65,7 @@ SESSION_OPTIONS = frozenset(
         "n_ctx",
         "n_threads",
         "sparse_head",
+        "copy_drafts",
         "sampling",
         "safeguards",
     }
@@ -217,6 +218,7 @@ class LlamaCppBackend(Backend):
             n_ctx=options.get("n_ctx"),
             n_threads=options.get("n_threads") or 0,
             sparse_head=options.get("sparse_head", True),
+            copy_drafts=options.get("copy_drafts", False),
             sampling=options.get("sampling") or Sampling(),
             safeguards=safeguards,
         )

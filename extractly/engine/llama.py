@@ -194,6 +194,10 @@ class LlamaContext:
         self.n_vocab = model.n_vocab
         self.evaluated_tokens = 0
         """Every token this context has run through the model (prompt and generated)."""
+        self.passes = 0
+        """``llama_decode`` calls made."""
+        self.decode_seconds = 0.0
+        """Wall time spent inside them (the model's share of a decode; the rest is Python)."""
 
     def decode(self, entries: list[tuple[int, int, int, bool]], *, tap: TapMode = "off") -> None:
         """Decode ``(token, pos, seq_id, want_logits)`` entries in one llama.cpp batch.
@@ -219,7 +223,10 @@ class LlamaContext:
         b.n_tokens = n
         started = time.perf_counter()
         rc = self._lib.llama_decode(self.ptr, b)
-        WATCH.record(self.model.path.name, self.threads, n, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        WATCH.record(self.model.path.name, self.threads, n, seconds)
+        self.passes += 1
+        self.decode_seconds += seconds
         if rc != 0:
             raise BackendError(
                 f"llama_decode failed with code {rc} "

@@ -36,14 +36,20 @@ class AllowedMask:
         self.words = np.zeros((vocab_size + 31) // 32, dtype=np.int32)
         self.n_vocab = vocab_size if n_vocab is None else n_vocab
 
-    def read(self, matcher: llguidance.LLMatcher) -> npt.NDArray[np.bool_]:
-        """One bool per token: may the constraint's next token be this one."""
-        self._compute(matcher)
-        bits = np.unpackbits(self.words.view(np.uint8), bitorder="little")[: self.n_vocab]
+    def read(
+        self, matcher: llguidance.LLMatcher, words: npt.NDArray[np.int32] | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """One bool per token: may the constraint's next token be this one. ``words``: the
+        packed mask ``small_choice`` already computed for the matcher in its current state."""
+        if words is None:
+            self._compute(matcher)
+            words = self.words
+        bits = np.unpackbits(words.view(np.uint8), bitorder="little")[: self.n_vocab]
         return bits.astype(bool)
 
     def small_choice(self, matcher: llguidance.LLMatcher, limit: int) -> tuple[int, ...] | None:
-        """The allowed token ids when there are at most ``limit`` of them, else ``None``."""
+        """The allowed token ids when there are at most ``limit`` of them, else ``None`` (the
+        packed mask is then in ``words`` until the next computation)."""
         self._compute(matcher)
         if int(np.count_nonzero(self.words.view(np.uint32))) > limit:  # >= 1 token per word
             return None
@@ -86,14 +92,17 @@ class TokenChooser:
         matcher: llguidance.LLMatcher,
         logits: npt.NDArray[np.float32],
         rng: np.random.Generator,
+        words: npt.NDArray[np.int32] | None = None,
     ) -> Choice:
+        """The next token from a full logits row; ``words``: the packed mask, when the caller
+        already computed it for the matcher's current state (see ``AllowedMask.read``)."""
         banned = loop_token(generated) if self.repetition_guard else None
         wrap_up = self.should_wrap_up(len(generated), max_tokens)
         if self.sampling.temperature <= 0 and not wrap_up:
             tok = int(np.argmax(logits))
             if tok != banned and matcher.validate_tokens([tok]) == 1:
                 return Choice(tok)
-        allowed = self.mask.read(matcher)
+        allowed = self.mask.read(matcher, words)
         closing = False
         if wrap_up and self.closing_tokens is not None:
             closers = allowed & self.closing_tokens[: allowed.size]

@@ -33,7 +33,7 @@ from ..constraint import CompiledConstraint
 from ..errors import BackendError, ExtractlyError, InputTooLongError
 from ..prompt import Prompt
 from ..settings import Safeguards, Sampling
-from .decoder import Decoder, DecodeRequest, DecodeResult
+from .decoder import MAX_DRAFT, Decoder, DecodeRequest, DecodeResult
 from .llama import ContextConfig, LlamaContext, LlamaModel, load_adapter
 from .sparse_head import HeadRows, HiddenTap, sparse_head_for
 from .tokenizer import closing_tokens, tokenizer_for
@@ -60,6 +60,8 @@ class SessionConfig:
     sparse_head: bool = True
     """Score small allowed sets from the final hidden state instead of the full output head,
     where the model allows it (``extractly.engine.sparse_head``); False: always the full head."""
+    copy_drafts: bool = False
+    """Copy speculation (``Decoder.max_draft``), where the sparse head serves the position."""
     sampling: Sampling = field(default_factory=Sampling)
     safeguards: Safeguards = field(default_factory=Safeguards)
 
@@ -256,4 +258,5 @@ class DecodeSession:
             repetition_guard=guards.repetition_guard,
             closing_tokens=closing_tokens(self.model) if guards.close_before_limit else None,
             head=self.head,
+            max_draft=MAX_DRAFT if config.copy_drafts else 0,
         )

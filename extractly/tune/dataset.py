@@ -23,9 +23,9 @@ from typing import Any
 
 import jsonschema
 import llguidance
-import numpy as np
 
 from ..constraint import CompiledConstraint
+from ..engine.sampling import AllowedMask
 from ..errors import TuneDataError as TuneDataError
 from ..labelled_rows import read_labelled_rows
 from ..prompt import Prompt, build_prompt, compact_json, ordered_like
@@ -141,7 +141,7 @@ def align(
     ids: list[int] = []
     free: list[bool] = []
     allowed: list[tuple[int, ...] | None] = []
-    mask = _MaskBuffer(tokenizer.vocab_size)
+    mask = AllowedMask(tokenizer.vocab_size)
     pos = 0
     while True:
         forced = matcher.compute_ff_tokens()
@@ -161,7 +161,7 @@ def align(
             allowed.extend([None] * len(forced))
         if matcher.is_stopped() or pos >= len(target):
             break
-        choices = mask.small_choice(matcher)
+        choices = mask.small_choice(matcher, SMALL_CHOICE)
         tok = _choice(target[pos:], matcher, tokenizer)
         if not matcher.consume_token(tok):
             raise TuneDataError(f"the constraint rejects the target at byte {pos}")
@@ -172,21 +172,6 @@ def align(
     if pos != len(target):
         raise TuneDataError(f"the constraint ends the output at byte {pos} of {len(target)}")
     return ids, free, tuple(allowed)
-
-
-class _MaskBuffer:
-    """The constraint's allowed-token mask, read into one reused buffer."""
-
-    def __init__(self, vocab_size: int) -> None:
-        self.words = np.zeros((vocab_size + 31) // 32, dtype=np.int32)
-
-    def small_choice(self, matcher: llguidance.LLMatcher) -> tuple[int, ...] | None:
-        matcher.unsafe_compute_mask_ptr(self.words.ctypes.data, self.words.nbytes)
-        bits = self.words.view(np.uint32)
-        if int(np.count_nonzero(bits)) > SMALL_CHOICE:  # a word holds at least one token
-            return None
-        ids = np.flatnonzero(np.unpackbits(self.words.view(np.uint8), bitorder="little"))
-        return tuple(int(i) for i in ids) if ids.size <= SMALL_CHOICE else None
 
 
 _WINDOW = 64
