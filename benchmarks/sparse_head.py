@@ -51,7 +51,7 @@ from benchmarks.datasets import (
 from extractly import Extraction, ExtractlyError, Extractor
 from extractly.adapter_registry import lookup
 from extractly.engine.llama import ContextConfig, LlamaContext, load_model
-from extractly.engine.sparse_head import HeadRows, HiddenTap
+from extractly.engine.sparse_head import HeadRows, HiddenTap, TapMode
 from extractly.model_files import resolve_model_path
 from extractly.schema import load_schema
 from extractly.settings import Safeguards
@@ -114,7 +114,7 @@ def step_times(batches: Sequence[int], steps: int) -> list[JSON]:
                 ctx.decode([(t, i, seq, False) for i, t in enumerate(prompt)])
         pos = {name: len(prompt) for name in contexts}
         timing: dict[str, float] = {}
-        runs = [("plain", "off"), ("tap", "off"), ("tap", "stop")]
+        runs: list[tuple[str, TapMode]] = [("plain", "off"), ("tap", "off"), ("tap", "stop")]
         for name, mode in runs + runs[::-1]:  # twice each, alternated, the best kept
             ctx = contexts[name]
             start = time.perf_counter()
@@ -147,8 +147,10 @@ def _contexts(groups: Sequence[tuple[Extractor[Any], list[Record], JSON]]) -> li
 
 
 def run_row(label: str, groups: Sequence[tuple[Extractor[Any], list[Record], JSON]],
-            many: bool) -> Row:
-    row = Row(label)
+            many: bool, row: Row | None = None) -> Row:
+    """Extract every group's records (``run()`` one by one, or ``run_many``), adding to
+    ``row`` when given."""
+    row = row or Row(label)
     before = [(c.passes, c.decode_seconds) for c in _contexts(groups)]
     start = time.perf_counter()
     for extractor, records, schema in groups:
@@ -172,11 +174,11 @@ def run_row(label: str, groups: Sequence[tuple[Extractor[Any], list[Record], JSO
             ok = is_valid(item.value, schema)
             row.valid += ok
             row.slots += score_slots(item.value if ok else None, record.gold)
-    row.seconds = time.perf_counter() - start
+    row.seconds += time.perf_counter() - start
     after = [(c.passes, c.decode_seconds) for c in _contexts(groups)]
     if len(after) == len(before):  # no context was replaced (a larger batch) meanwhile
-        row.passes = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
-        row.decode_seconds = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
+        row.passes += sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
+        row.decode_seconds += sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
     return row
 
 
@@ -190,9 +192,11 @@ def _run(extractor: Extractor[Any], text: str) -> Extraction[Any] | BaseExceptio
 Make = Callable[[bool, bool], list[tuple[Extractor[Any], list[Record], JSON]]]
 
 
-def compare(name: str, make: Make, with_many: bool, drafts: bool) -> JSON:
+def compare(name: str, make: Make, with_many: bool, drafts: bool, blocks: int) -> JSON:
     """Full ``run()`` (the "before"), sparse ``run()`` and, with ``with_many``, sparse
-    ``run_many`` at the default batch size; with ``drafts`` also copy speculation's rows."""
+    ``run_many`` at the default batch size; with ``drafts`` also copy speculation's rows.
+    The documents are taken in ``blocks`` slices, the rows alternating their order from one
+    slice to the next, so that the host's drift falls on every row alike."""
     setups = {"full": make(False, False), "sparse": make(True, False)}
     if drafts:
         setups["drafts"] = make(True, True)
@@ -205,7 +209,14 @@ def compare(name: str, make: Make, with_many: bool, drafts: bool) -> JSON:
     if drafts:
         plan += [("sparse+drafts run()", "drafts", False)]
         plan += [("sparse+drafts run_many", "drafts", True)] if with_many else []
-    rows = [run_row(label, setups[key], many) for label, key, many in plan]
+    rows = [Row(label) for label, _, _ in plan]
+    for b in range(blocks):
+        order = list(range(len(plan)))
+        for i in order if b % 2 == 0 else order[::-1]:
+            _, key, many = plan[i]
+            part = [(e, records[b * len(records) // blocks:(b + 1) * len(records) // blocks], s)
+                    for e, records, s in setups[key]]
+            run_row(rows[i].label, part, many, rows[i])
     for groups in setups.values():
         for extractor, _, _ in groups:
             extractor.close()
@@ -278,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--base-docs", type=int, default=140)
     ap.add_argument("--step-batches", default="1,4,7,16")
     ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--blocks", type=int, default=4,
+                    help="slices of the documents, the rows' order alternating between them")
     ap.add_argument("--drafts", action="store_true",
                     help="also copy speculation's rows (copy_drafts=True)")
     ap.add_argument("--out", default="benchmarks/results/sparse_head.json")
@@ -296,10 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["tuned"] = []
     for dataset in filter(None, args.sets.split(",")):
         result["tuned"].append(compare(dataset, tuned_groups(dataset, limits[dataset]), True,
-                                      args.drafts))
+                                      args.drafts, args.blocks))
         save()
     if args.base_docs:
-        result["base"] = compare("base", base_groups(args.base_docs), False, args.drafts)
+        result["base"] = compare("base", base_groups(args.base_docs), False, args.drafts,
+                                 args.blocks)
         save()
     print(f"wrote {out}")
     return 0
