@@ -17,7 +17,8 @@ switch giving the "before".
    documents, ``run()`` full against sparse.
 
     python benchmarks/sparse_head.py [--sets snips,e2e] [--snips 700] [--e2e 1000]
-        [--base-docs 140] [--step-batches 1,4,7,16] [--drafts] [--out FILE.json]
+        [--base-docs 140] [--step-batches 1,4,7,16] [--drafts] [--lone-alone]
+        [--blocks 4] [--out FILE.json]
 
 Run it alone on the machine: it is a timing benchmark.
 """
@@ -189,26 +190,48 @@ def _run(extractor: Extractor[Any], text: str) -> Extraction[Any] | BaseExceptio
         return exc
 
 
-Make = Callable[[bool, bool], list[tuple[Extractor[Any], list[Record], JSON]]]
+Groups = list[tuple[Extractor[Any], list[Record], JSON]]
+Make = Callable[[bool, bool], Groups]
 
 
-def compare(name: str, make: Make, with_many: bool, drafts: bool, blocks: int) -> JSON:
-    """Full ``run()`` (the "before"), sparse ``run()`` and, with ``with_many``, sparse
-    ``run_many`` at the default batch size; with ``drafts`` also copy speculation's rows.
-    The documents are taken in ``blocks`` slices, the rows alternating their order from one
-    slice to the next, so that the host's drift falls on every row alike."""
+Plan = list[tuple[str, str, bool]]
+"""Rows: (label, setup, run_many)."""
+
+
+def _setups(make: Make, with_many: bool, drafts: bool,
+            lone_alone: bool) -> tuple[dict[str, Groups], Plan]:
+    """The extractors of each setup, and the rows to run on them."""
     setups = {"full": make(False, False), "sparse": make(True, False)}
-    if drafts:
-        setups["drafts"] = make(True, True)
-    for groups in setups.values():  # warm-up: prefixes, first-call costs
-        for extractor, records, _ in groups:
-            extractor.run(records[0].text)
     plan = [("full run()", "full", False), ("sparse run()", "sparse", False)]
     if with_many:
         plan.append(("sparse run_many", "sparse", True))
     if drafts:
+        setups["drafts"] = make(True, True)
         plan += [("sparse+drafts run()", "drafts", False)]
         plan += [("sparse+drafts run_many", "drafts", True)] if with_many else []
+    if lone_alone:
+        setups["full alone"], setups["sparse alone"] = make(False, False), make(True, False)
+        for key in ("full alone", "sparse alone"):
+            for extractor, _, _ in setups[key]:
+                for decoder in extractor.session._decoders():
+                    decoder.pad_lone = False
+        plan += [("full run(), lone alone", "full alone", False),
+                 ("sparse run(), lone alone", "sparse alone", False)]
+    return setups, plan
+
+
+def compare(name: str, make: Make, with_many: bool, drafts: bool, blocks: int,
+            lone_alone: bool = False) -> JSON:
+    """Full ``run()`` (the "before"), sparse ``run()`` and, with ``with_many``, sparse
+    ``run_many`` at the default batch size; with ``drafts`` also copy speculation's rows; with
+    ``lone_alone`` also ``run()`` full and sparse with a lone token decoded by itself instead
+    of beside a filler token (``Decoder.pad_lone``: faster, but rounds unlike a batch).
+    The documents are taken in ``blocks`` slices, the rows alternating their order from one
+    slice to the next, so that the host's drift falls on every row alike."""
+    setups, plan = _setups(make, with_many, drafts, lone_alone)
+    for groups in setups.values():  # warm-up: prefixes, first-call costs
+        for extractor, records, _ in groups:
+            extractor.run(records[0].text)
     rows = [Row(label) for label, _, _ in plan]
     for b in range(blocks):
         order = list(range(len(plan)))
@@ -220,7 +243,11 @@ def compare(name: str, make: Make, with_many: bool, drafts: bool, blocks: int) -
     for groups in setups.values():
         for extractor, _, _ in groups:
             extractor.close()
-    full = rows[0]
+    return _report(name, rows)
+
+
+def _report(name: str, rows: list[Row]) -> JSON:
+    full, sparse = rows[0], rows[1]
     out = [r.as_json(full) for r in rows]
     for r in out:
         print(f"{name:6} {r['row']:22} {r['docs']:>5} {r['seconds']:>8.1f} s "
@@ -229,7 +256,6 @@ def compare(name: str, make: Make, with_many: bool, drafts: bool, blocks: int) -
               f"same {r['same_as_full_run']}/{r['docs']}  F1 {r['slot_f1']:.4f}  "
               f"{r['passes_per_doc']} passes, {r['tokens_per_doc']} tokens a doc, "
               f"{r['decode_share']:.0%} in llama_decode", flush=True)
-    sparse = rows[1]
     # What 2x on run() would need: half the full run's time, against the time the sparse
     # run spent in llama_decode alone (body-only passes wherever the sparse head served).
     bound = {"half_full_run_s": round(full.seconds / 2, 1),
@@ -293,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="slices of the documents, the rows' order alternating between them")
     ap.add_argument("--drafts", action="store_true",
                     help="also copy speculation's rows (copy_drafts=True)")
+    ap.add_argument("--lone-alone", action="store_true",
+                    help="also run() with a lone token decoded without its filler token")
     ap.add_argument("--out", default="benchmarks/results/sparse_head.json")
     args = ap.parse_args(argv)
     result: JSON = {"benchmark": "sparse_head"}
@@ -309,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["tuned"] = []
     for dataset in filter(None, args.sets.split(",")):
         result["tuned"].append(compare(dataset, tuned_groups(dataset, limits[dataset]), True,
-                                      args.drafts, args.blocks))
+                                      args.drafts, args.blocks, args.lone_alone))
         save()
     if args.base_docs:
         result["base"] = compare("base", base_groups(args.base_docs), False, args.drafts,

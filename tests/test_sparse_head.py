@@ -17,6 +17,7 @@ from extractly import Extractor
 from extractly.engine.decoder import copy_draft
 from extractly.engine.gguf_file import read_gguf_index
 from extractly.engine.llama import ContextConfig, LlamaContext
+from extractly.engine.sampling import AllowedMask
 from extractly.engine.sparse_head import (
     HeadRows,
     HiddenTap,
@@ -110,6 +111,22 @@ def test_extraction_with_the_sparse_head_equals_the_full_head_alone_and_batched(
         assert c.usage.sparse_tokens == 0
         assert a.usage.drafted_tokens == 0  # copy speculation is off by default
     assert sum(r.usage.sparse_tokens for r in one_by_one) > 0
+
+
+def test_a_large_mask_computed_for_the_plan_is_the_mask_read_again() -> None:
+    with Extractor(PodcastEpisode, adapter=None, verbatim=False) as free:
+        tokenizer, n_vocab = free.session.tokenizer, free.session.model.n_vocab
+        matcher = free.constraint.new_matcher(SHOW_NOTES[0])
+    mask = AllowedMask(tokenizer.vocab_size, n_vocab)
+    matcher.consume_tokens(matcher.compute_ff_tokens())  # '{"title'
+    ids = mask.small_choice(matcher, 512)
+    assert ids is not None
+    matcher.consume_token(next(t for t in ids if tokenizer.decode_bytes([t]) == b'":"'))
+    assert mask.small_choice(matcher, 512) is None  # a free string next
+    kept = mask.words.copy()
+    assert mask.small_choice(matcher, 1 << 20) is not None  # the buffer is reused...
+    fresh = AllowedMask(tokenizer.vocab_size, n_vocab).read(matcher)
+    assert fresh.sum() > 512 and np.array_equal(mask.read(matcher, kept), fresh)  # ...the copy not
 
 
 def test_a_copy_draft_continues_the_latest_place_the_output_tail_occurs() -> None:

@@ -212,7 +212,11 @@ class Decoder:
         self.max_draft = max_draft
         """Longest copy-speculation draft (0: none); speculation needs the sparse head."""
         self.pad_lone = True
-        """Give a lone token a filler neighbour (the 2-7 token kernels); False: decode it alone."""
+        """Give a lone token a filler neighbour, so it rounds as in a lockstep batch and
+        ``run_many`` equals ``run``. False (for measurement; ``benchmarks/sparse_head.py
+        --lone-alone``): decode it alone, which is faster with the sparse head (a lone
+        body-only pass is about half a 2-token one) but changed 3 of 40 tuned E2E outputs and
+        2 of 35 SNIPS against the padded path, with either head."""
         self.prefix_evaluations = 0
         self.filler_tokens = 0
         """Filler tokens decoded so far (they only shape llama.cpp's micro-batches)."""
