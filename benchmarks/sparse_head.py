@@ -143,16 +143,13 @@ def step_times(batches: Sequence[int], steps: int) -> list[JSON]:
     return rows
 
 
-def _contexts(groups: Sequence[tuple[Extractor[Any], list[Record], JSON]]) -> list[Any]:
-    return [d.ctx for extractor, _, _ in groups for d in extractor.session._decoders()]
-
-
-def run_row(label: str, groups: Sequence[tuple[Extractor[Any], list[Record], JSON]],
-            many: bool, row: Row | None = None) -> Row:
+def run_row(row: Row, groups: Sequence[tuple[Extractor[Any], list[Record], JSON]],
+            many: bool) -> None:
     """Extract every group's records (``run()`` one by one, or ``run_many``), adding to
-    ``row`` when given."""
-    row = row or Row(label)
-    before = [(c.passes, c.decode_seconds) for c in _contexts(groups)]
+    ``row``."""
+    sessions = [extractor.session for extractor, _, _ in groups]
+    passes = sum(s.passes for s in sessions)
+    decode_seconds = sum(s.decode_seconds for s in sessions)
     start = time.perf_counter()
     for extractor, records, schema in groups:
         texts = [r.text for r in records]
@@ -176,11 +173,8 @@ def run_row(label: str, groups: Sequence[tuple[Extractor[Any], list[Record], JSO
             row.valid += ok
             row.slots += score_slots(item.value if ok else None, record.gold)
     row.seconds += time.perf_counter() - start
-    after = [(c.passes, c.decode_seconds) for c in _contexts(groups)]
-    if len(after) == len(before):  # no context was replaced (a larger batch) meanwhile
-        row.passes += sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
-        row.decode_seconds += sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
-    return row
+    row.passes += sum(s.passes for s in sessions) - passes
+    row.decode_seconds += sum(s.decode_seconds for s in sessions) - decode_seconds
 
 
 def _run(extractor: Extractor[Any], text: str) -> Extraction[Any] | BaseException:
@@ -239,7 +233,7 @@ def compare(name: str, make: Make, with_many: bool, drafts: bool, blocks: int,
             _, key, many = plan[i]
             part = [(e, records[b * len(records) // blocks:(b + 1) * len(records) // blocks], s)
                     for e, records, s in setups[key]]
-            run_row(rows[i].label, part, many, rows[i])
+            run_row(rows[i], part, many)
     for groups in setups.values():
         for extractor, _, _ in groups:
             extractor.close()

@@ -100,7 +100,8 @@ class DecodeSession:
         """Decodes under way in the thread that holds the lock (more than one when nested)."""
         self._primary = self._new_decoder(config.batch_size)
         self._spares: list[Decoder] = []
-        self._retired = [0, 0]  # evaluated tokens and prefix evaluations of closed contexts
+        self._retired: dict[str, float] = dict.fromkeys(_counts(self._primary), 0)
+        """The counts (``_counts``) of contexts closed already."""
         self._closed = False
 
     @property
@@ -191,12 +192,25 @@ class DecodeSession:
     @property
     def evaluated_tokens(self) -> int:
         """Tokens of prompts and outputs run through the model by this session."""
-        return self._retired[0] + sum(d.evaluated_tokens for d in self._decoders())
+        return int(self._total("evaluated_tokens"))
 
     @property
     def prefix_evaluations(self) -> int:
         """How many times the shared prompt prefix has been run through the model."""
-        return self._retired[1] + sum(d.prefix_evaluations for d in self._decoders())
+        return int(self._total("prefix_evaluations"))
+
+    @property
+    def passes(self) -> int:
+        """``llama_decode`` calls made by this session."""
+        return int(self._total("passes"))
+
+    @property
+    def decode_seconds(self) -> float:
+        """Wall time this session spent inside ``llama_decode``."""
+        return self._total("decode_seconds")
+
+    def _total(self, name: str) -> float:
+        return self._retired[name] + sum(_counts(d)[name] for d in self._decoders())
 
     def close(self) -> None:
         """Free the contexts now (the model stays loaded for other sessions)."""
@@ -225,8 +239,8 @@ class DecodeSession:
         return self._new_decoder(size)
 
     def _retire(self, decoder: Decoder) -> None:
-        self._retired[0] += decoder.evaluated_tokens
-        self._retired[1] += decoder.prefix_evaluations
+        for name, value in _counts(decoder).items():
+            self._retired[name] += value
         decoder.ctx.close()
 
     def _new_decoder(self, batch_size: int) -> Decoder:
@@ -260,3 +274,13 @@ class DecodeSession:
             head=self.head,
             max_draft=MAX_DRAFT if config.copy_drafts else 0,
         )
+
+
+def _counts(decoder: Decoder) -> dict[str, float]:
+    """What a session adds up over its contexts, closed ones included."""
+    return {
+        "evaluated_tokens": decoder.evaluated_tokens,
+        "prefix_evaluations": decoder.prefix_evaluations,
+        "passes": decoder.ctx.passes,
+        "decode_seconds": decoder.ctx.decode_seconds,
+    }
