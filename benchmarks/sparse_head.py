@@ -4,7 +4,9 @@ switch giving the "before".
 1. steps: ms per lockstep decode step (one token in each of B sequences) with the full head
    (without and with the ``cb_eval`` callback installed) and body-only (the graph stopped at
    ``result_norm``, plus 16 allowed rows scored per sequence), for each B of
-   ``--step-batches``.
+   ``--step-batches``; then, for the passes of ``--pass-shapes`` (S sequences x T tokens,
+   the last token of each an output), ms per pass and per token with the full head and body
+   only: what a token costs depends on the pass it shares.
 2. tuned: for each set, the registered adapter of every schema (``benchmarks/accuracy.py
    --tune-only`` registers them; verbatim fields as the adapter's manifest says), over the test
    documents: ``run()`` one by one with the full head, ``run()`` one by one with the sparse
@@ -17,7 +19,8 @@ switch giving the "before".
    documents, ``run()`` full against sparse.
 
     python benchmarks/sparse_head.py [--sets snips,e2e] [--snips 700] [--e2e 1000]
-        [--base-docs 140] [--step-batches 1,4,7,16] [--drafts] [--lone-alone]
+        [--base-docs 140] [--step-batches 1,4,7,16] [--pass-shapes 1x1,4x16,...]
+        [--drafts] [--lone-alone]
         [--blocks 4] [--out FILE.json]
 
 Run it alone on the machine: it is a timing benchmark.
@@ -139,6 +142,49 @@ def step_times(batches: Sequence[int], steps: int) -> list[JSON]:
         print(f"step  batch {b:>2}: full {row['ms_full']:7.2f} ms, with the callback "
               f"{row['ms_full_with_callback']:7.2f} ms, body only {row['ms_body_only']:7.2f} ms "
               f"({row['ratio']:.2f}x)", flush=True)
+        rows.append(row)
+    return rows
+
+
+def pass_shapes(shapes: Sequence[tuple[int, int]], repeats: int) -> list[JSON]:
+    """ms per pass and per token, full head and body-only, for passes of ``tokens`` new tokens
+    in each of ``seqs`` sequences, the last token of each sequence an output (a prompt chunk,
+    a forced run closed by a sampled token, a lockstep step). The cost of a token depends on
+    the pass it is in, which bounds what any scheduling of the same tokens can reach. Each pass
+    is undone (``seq_rm``) outside the timed call, so every pass sees the same cache."""
+    path = resolve_model_path(None)
+    model = load_model(path)
+    prompt = model.tokenize("Text: Book a table for four at Lyon tonight.\nJSON:\n", add_bos=True)
+    rows = []
+    for seqs, tokens in shapes:
+        config = ContextConfig(n_ctx=(len(prompt) + tokens + 16) * seqs,
+                               n_batch=max(512, seqs * tokens), n_seq_max=seqs)
+        ctx = LlamaContext(model, config, tap=HiddenTap())
+        for seq in range(seqs):
+            ctx.decode([(t, i, seq, False) for i, t in enumerate(prompt)])
+        p0 = len(prompt)
+        entries = [(1000 + (p0 + i) % 50, p0 + i, seq, i == tokens - 1)
+                   for seq in range(seqs) for i in range(tokens)]
+        best: dict[str, float] = {}
+        modes: tuple[TapMode, ...] = ("off", "stop", "stop", "off")
+        for mode in modes:  # twice each, alternated, the best kept
+            spent = 0.0
+            for _ in range(repeats):
+                start = time.perf_counter()
+                ctx.decode(entries, tap=mode)
+                spent += time.perf_counter() - start
+                for seq in range(seqs):
+                    ctx.seq_rm(seq, p0)
+            best[mode] = min(spent / repeats * 1e3, best.get(mode, float("inf")))
+        ctx.close()
+        n = seqs * tokens
+        row = {"seqs": seqs, "tokens": tokens,
+               "ms_full": round(best["off"], 2), "ms_body_only": round(best["stop"], 2),
+               "ms_per_token_full": round(best["off"] / n, 2),
+               "ms_per_token_body_only": round(best["stop"] / n, 2)}
+        print(f"pass  {seqs:>2} x {tokens:>3} tokens: full {row['ms_full']:7.2f} ms "
+              f"({row['ms_per_token_full']:5.2f} a token), body only {row['ms_body_only']:7.2f} ms "
+              f"({row['ms_per_token_body_only']:5.2f} a token)", flush=True)
         rows.append(row)
     return rows
 
@@ -309,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--base-docs", type=int, default=140)
     ap.add_argument("--step-batches", default="1,4,7,16")
     ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--pass-shapes", default="1x1,1x2,1x4,1x16,1x256,4x1,4x4,4x16",
+                    help="SEQSxTOKENS passes to time (empty: none)")
     ap.add_argument("--blocks", type=int, default=4,
                     help="slices of the documents, the rows' order alternating between them")
     ap.add_argument("--drafts", action="store_true",
@@ -326,6 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.step_batches:
         result["steps"] = step_times([int(b) for b in args.step_batches.split(",")], args.steps)
+        save()
+    if args.pass_shapes:
+        shapes = [tuple(int(n) for n in shape.split("x")) for shape in args.pass_shapes.split(",")]
+        result["pass_shapes"] = pass_shapes([(s, t) for s, t in shapes], args.steps)
         save()
     limits = {"snips": args.snips, "e2e": args.e2e}
     result["tuned"] = []
