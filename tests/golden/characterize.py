@@ -4,7 +4,15 @@ types), written as JSON. Decoding is greedy, so the records are deterministic; t
 the text-to-Extraction path must leave every record byte-identical.
 
     python -m tests.golden.characterize --adapter   # (re)tune the small adapter (once)
-    python -m tests.golden.characterize --write     # record tests/golden/records.json
+    python -m tests.golden.characterize --write     # record this CPU kernel set's records
+
+Greedy decoding is deterministic for one build of llama.cpp, but the build's SIMD kernels (AVX2
+against AVX-512 with VNNI and bfloat16, say) sum in a different order, so a close call between
+two tokens can go the other way and confidences move by a few hundredths. The records are
+therefore kept per kernel set, ``records/<kernel set>.json``, named after the CPU features that
+``llama_print_system_info`` reports for the installed build. A new kernel set is recorded from
+a commit whose behaviour is trusted (a commit that reproduces an existing kernel set's records
+when built with that set), never from the change under test.
 
 ``tests/test_golden.py`` recomputes the records and compares. The cases: a Pydantic schema
 (one by one and batched), a JSON Schema dict, a verbatim field, output truncated by
@@ -38,7 +46,7 @@ from tests.support.invoice import COPYING, Invoice
 from tests.support.texts import SHOW_NOTES
 
 HERE = Path(__file__).resolve().parent
-RECORDS = HERE / "records.json"
+RECORDS_DIR = HERE / "records"
 ADAPTER = HERE / "weather-adapter.gguf"
 
 MEETING: dict[str, Any] = {
@@ -282,6 +290,21 @@ def cases() -> dict[str, Callable[[], Any]]:
     }
 
 
+def kernel_set() -> str:
+    """The CPU features of the installed llama.cpp build, e.g. ``sse3-ssse3-avx-avx2-...``."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info()
+    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+    features = text.split("CPU :", 1)[-1].split("|")
+    on = [part.split("=")[0].strip().lower() for part in features if part.strip().endswith("= 1")]
+    return "-".join(on)
+
+
+def records_path() -> Path:
+    return RECORDS_DIR / f"{kernel_set()}.json"
+
+
 def characterize(names: Iterable[str] | None = None) -> dict[str, Any]:
     table = cases()
     return {name: table[name]() for name in (names or table)}
@@ -320,13 +343,18 @@ def tune_adapter() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--adapter", action="store_true", help="tune the small adapter first")
-    parser.add_argument("--write", action="store_true", help="write records.json")
+    parser.add_argument(
+        "--write", action="store_true", help="write records/<this build's kernel set>.json"
+    )
     args = parser.parse_args()
     if args.adapter:
         tune_adapter()
     records = characterize()
     if args.write:
-        RECORDS.write_text(dumps(records), encoding="utf-8")
+        path = records_path()
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(dumps(records), encoding="utf-8")
+        print(f"wrote {path}")
     else:
         print(dumps(records))
 
