@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .schema import Example, SchemaSpec
+from .schema import Example, SchemaSpec, decoded_form
 
 
 def document_frame(text: str) -> str:
@@ -145,17 +145,6 @@ def _type_name(prop: Mapping[str, Any]) -> str:
 
 
 def ordered_like(value: Any, schema: Mapping[str, Any]) -> Any:
-    """Reorder an example's keys to the schema's property order, filling absent ones with null,
-    so examples look exactly like what the constrained decoder writes."""
-    props = schema.get("properties")
-    if isinstance(value, Mapping) and isinstance(props, Mapping):
-        out = {
-            k: ordered_like(value.get(k), props[k]) for k in props if k in value or _fill(schema, k)
-        }
-        out.update({k: v for k, v in value.items() if k not in out})
-        return out
-    return value
-
-
-def _fill(schema: Mapping[str, Any], key: str) -> bool:
-    return key in schema.get("required", [])
+    """An example's output exactly as the constrained decoder writes it (``decoded_form``):
+    keys in the schema's property order, absent optional properties filled."""
+    return decoded_form(value, schema)

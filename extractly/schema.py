@@ -278,6 +278,55 @@ def _make_all_keys_present(obj: JSON) -> None:
         obj.setdefault("additionalProperties", False)
 
 
+def absent_value(prop: Any) -> Any:
+    """What the constrained decoder writes for an optional property that is absent, under
+    ``all_keys_present`` (``_make_all_keys_present`` decides the same way): the property's
+    default when it has one, else ``null`` when it admits ``null`` (or was widened to), else
+    ``[]`` for an array that allows an empty list."""
+    if isinstance(prop, dict) and prop.get("default") is not None:
+        return copy.deepcopy(prop["default"])
+    if allows_null(prop) or not _empty_list_allowed(prop):
+        return None
+    return []
+
+
+def decoded_form(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` (valid under the user's schema) as the constrained decoder writes it under the
+    safeguarded ``schema``: keys in the schema's property order, every required key present (an
+    absent optional property as ``absent_value``), with nested objects in arrays, ``$ref``
+    targets and ``anyOf`` / ``oneOf`` branches treated alike. A branch is chosen by validating
+    the rewritten value against it; a value no branch admits is returned as it is, for the
+    caller's validation to report."""
+    validator = jsonschema.Draft202012Validator(schema)
+
+    def form(value: Any, sub: Any) -> Any:
+        node = resolve_ref(sub, schema)
+        if isinstance(value, dict) and isinstance(node.get("properties"), Mapping):
+            props = node["properties"]
+            required = set(node.get("required", []))
+            out = {k: form(value[k], props[k]) if k in value else absent_value(props[k])
+                   for k in props if k in value or k in required}
+            out.update({k: v for k, v in value.items() if k not in out})
+            return out
+        if isinstance(value, list) and ("items" in node or "prefixItems" in node):
+            prefix = node.get("prefixItems")
+            prefix = prefix if isinstance(prefix, list) else []
+            items = node.get("items")
+            return [form(v, prefix[i]) if i < len(prefix)
+                    else form(v, items) if isinstance(items, Mapping) else v
+                    for i, v in enumerate(value)]
+        if isinstance(value, dict | list):
+            for key in ("anyOf", "oneOf"):
+                for branch in node.get(key, []):
+                    if isinstance(branch, Mapping):
+                        candidate = form(value, branch)
+                        if validator.evolve(schema=branch).is_valid(candidate):
+                            return candidate
+        return value
+
+    return form(value, schema)
+
+
 def _empty_list_allowed(prop: Any) -> bool:
     """An optional array can say "absent" as ``[]``: better for a small model than ``null``."""
     return (

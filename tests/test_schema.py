@@ -11,6 +11,7 @@ from extractly.json_schema import allows_null, describe_path
 from extractly.schema import (
     EXAMPLES_KEY,
     Example,
+    decoded_form,
     load_schema,
     prune_absent_nulls,
     schema_fingerprint,
@@ -139,3 +140,37 @@ def test_a_pattern_the_output_validation_cannot_run_is_refused() -> None:
     with pytest.raises(UnsupportedSchemaError, match=r"field word: pattern") as info:
         load_schema(schema, Safeguards())
     assert info.value.path == "/properties/word" and info.value.feature == "pattern"
+
+
+class _Attachment(BaseModel):
+    name: str
+    size: int | None = None
+    tags: list[str] = []
+
+
+class _Ticket(BaseModel):
+    subject: str
+    urgent: bool = False
+    attachments: list[_Attachment] | None = None
+    owner: _Attachment | None = None
+
+
+def test_a_label_that_leaves_optional_fields_out_takes_the_decoders_form() -> None:
+    """Absent optional properties, at the top and inside objects in lists, behind ``$ref`` and
+    ``anyOf``, are written as the decoder writes them: the default, else null, else []."""
+    spec = load_schema(_Ticket, Safeguards())
+    label = {"attachments": [{"name": "a.pdf"}, {"size": 3, "name": "b.png"}], "subject": "Hi"}
+    value = decoded_form(label, spec.decode_schema)
+    assert value == {
+        "subject": "Hi",
+        "urgent": False,
+        "attachments": [
+            {"name": "a.pdf", "size": None, "tags": []},
+            {"name": "b.png", "size": 3, "tags": []},
+        ],
+        "owner": None,
+    }
+    assert list(value) == list(_Ticket.model_fields)
+    assert list(value["attachments"][1]) == ["name", "size", "tags"]
+    jsonschema.validate(value, spec.decode_schema)
+    assert _Ticket.model_validate(value) == _Ticket.model_validate(label)

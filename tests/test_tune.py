@@ -114,6 +114,27 @@ def test_training_target_is_the_decoder_output() -> None:
     assert list(json.loads(pair.target)) == list(_schema()["properties"])
 
 
+def test_a_label_without_its_optional_lists_and_defaults_is_learned_as_decoded() -> None:
+    """A label may leave out what the user's schema lets it leave out (a list with a default,
+    an optional field inside objects in a list): the pair is accepted, and its target is what
+    the constrained decoder writes, token for token."""
+    from extractly.constraint import compile_constraint
+    from extractly.engine.llama import load_model
+    from extractly.engine.tokenizer import tokenizer_for
+    from extractly.tune.dataset import encode, make_pair
+    from schemas.podcast import PodcastEpisode
+
+    spec = load_schema(PodcastEpisode, Safeguards())
+    llama = load_model(resolve_model_path(None))
+    tok = tokenizer_for(llama)
+    constraint = compile_constraint(spec.decode_schema, tok)
+    text = "Episode 3 of Night Owls, hosted by Ann Lee."
+    pair = make_pair(text, {"title": "Night Owls", "episode_number": 3, "host": "Ann Lee"}, spec)
+    assert json.loads(pair.target)["guests"] == [] and json.loads(pair.target)["topics"] == []
+    (enc,) = encode([pair], spec, llama.tokenize, llama.bos, constraint, tok)
+    assert tok.decode_bytes(list(enc.target)).decode() == pair.target
+
+
 def read_pairs_from(path: Path, spec: Any, row: dict[str, Any]) -> Any:
     from extractly.tune.dataset import make_pair
 
