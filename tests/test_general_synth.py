@@ -126,3 +126,30 @@ def test_jsonschemabench_schemas_give_valid_outputs_and_faithful_texts() -> None
     objects = sum(1 for r in rows if isinstance(r["schema"], dict)
                   and r["schema"].get("type") == "object" and r["schema"].get("properties"))
     assert count >= 2 * 0.8 * objects, (count, objects, skipped[:10])
+
+
+def test_values_the_schema_identifies_are_sometimes_stated_without_their_label() -> None:
+    """An enum value only one field can take, and the record's one title, go bare in part of
+    the texts (real texts rarely name the field); a value another field could hold never does."""
+    rng = random.Random(5)
+    podcast = PodcastEpisode.model_json_schema()
+    bare_titles = labelled_titles = 0
+    for _ in range(200):
+        output = sample_instance(podcast, rng, absent=0.1)
+        text = render(output, podcast, rng).text
+        assert output["title"] in text
+        if "title" in text.lower():
+            labelled_titles += 1
+        else:
+            bare_titles += 1
+    assert bare_titles > 40 and labelled_titles > 40, (bare_titles, labelled_titles)
+
+    bare_status = 0
+    for _ in range(200):
+        output = sample_instance(ORDER, rng, absent=0.1)
+        text = render(output, ORDER, rng).text
+        if "status" in output:
+            bare_status += "status" not in text.lower()
+        if "gift" in output:  # yes/no says nothing alone
+            assert "gift" in text.lower(), text
+    assert bare_status > 30, bare_status

@@ -15,6 +15,13 @@ write them, not the way the JSON stores them, so the model learns to normalise:
 - lists in prose (``A, B and C``) or one per bullet; an empty list as "none";
 - nested objects as ``label value`` clauses.
 
+Real texts often state a value without naming its field ("Blue Spice is a coffee shop", not
+"name: Blue Spice; eat type: coffee shop"). A model trained only on labelled statements learns
+to leave a field null unless its label is in the text, so a share (``UNLABELLED``) of the values
+the schema itself identifies are stated bare: an enum value no other field of the object can
+take (the prompt lists the options), and the record's one name or title, which then leads the
+text as its subject.
+
 Labels come from the property's ``title`` or its name's words (``vocab.words_of``). Each stated
 value's written form is returned beside the text (``Rendered.written``, JSON pointer -> form),
 so a test can check that the text states what the output says.
@@ -39,6 +46,12 @@ FILLER = (
     "Questions go to the usual channel.", "This note was written in a hurry.",
     "See the previous message for context.", "All times are local.", "Updated this morning.",
 )
+UNLABELLED = 0.5
+"""Share of identifiable values (``_identifiable``) stated without their label."""
+BARE_PROSE = ("It is {value}.", "This one is {value}.", "All {value}.", "Expect {value}.")
+"""Sentences that state an enum value with no label."""
+SUBJECT = ("{value} is the subject here.", "{value}.", "On {value}.", "About {value}:")
+"""Openings that state the record's name or title with no label (prose)."""
 PROSE = (
     "The {label} {is} {value}.", "{Label}: {value}.", "Its {label} {is} {value}.",
     "{value} {is} listed as the {label}.", "As for the {label}: {value}.",
@@ -112,10 +125,20 @@ def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style
         rng.shuffle(keys)
     written: dict[str, str] = {}
     parts: list[str] = []
+    subject: str | None = None
     for key in keys:
         value = instance[key]
         node = resolver.node(props.get(key, {}), value)
         label = _label(key, node)
+        kind = _identifiable(key, value, node, instance, props, resolver)
+        if kind and rng.random() < UNLABELLED:
+            form = _scalar(value, node, key, rng)
+            written[f"/{key}"] = form
+            if kind == "subject":
+                subject = form
+            else:
+                parts.append(_bare(style, form, rng))
+            continue
         scalars = isinstance(value, list) and value and not any(
             isinstance(v, (list, Mapping)) for v in value)
         if style == "bullets" and scalars and rng.random() < 0.5:
@@ -127,12 +150,16 @@ def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style
         form = _value(value, node, key, f"/{key}", written, resolver, rng)
         plural = isinstance(value, list) and len(value) > 1
         parts.append(_state(style, label, form, plural, rng))
-    if not parts:  # nothing to state: a text that mentions none of the fields
+    if not parts and subject is None:  # nothing to state: a text that mentions no field
         return Rendered(rng.choice(FILLER), written)
     joiner = {"lines": "\n", "bullets": "\n", "prose": " ", "inline": "; "}[style]
     body = joiner.join(parts)
-    if style == "bullets":
+    if style == "bullets" and body:
         body = "\n".join(p if p.startswith("  ") else f"- {p}" for p in body.split("\n"))
+    if subject is not None:
+        opening = rng.choice(SUBJECT).format(value=subject) if style == "prose" else subject
+        body = joiner.join(x for x in (opening, body) if x) if style != "bullets" else \
+            "\n".join(x for x in (opening, body) if x)
     title = " ".join(vocab.words_of(str(schema.get("title") or "")))
     if title and rng.random() < 0.4:
         body = (f"{title.capitalize()}\n{body}" if style != "prose"
@@ -141,6 +168,37 @@ def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style
         body = f"{rng.choice(FILLER)}\n{body}" if rng.random() < 0.5 else \
             f"{body}\n{rng.choice(FILLER)}"
     return Rendered(body, written)
+
+
+def _identifiable(key: str, value: Any, node: Mapping[str, Any], instance: Mapping[str, Any],
+                  props: Mapping[str, Any], resolver: _Resolver) -> str | None:
+    """``"enum"`` for a string only this property's enum holds, ``"subject"`` for the object's
+    one name or title property, else None (a bare value that could belong to another field
+    would teach guessing)."""
+    if not isinstance(value, str) or not value:
+        return None
+    if value in (node.get("enum") or ()) and value.lower() not in _ANSWERS:
+        others = (resolver.node(props.get(k, {}), v) for k, v in instance.items() if k != key)
+        if not any(value in (o.get("enum") or ()) for o in others):
+            return "enum"
+        return None
+    def named(k: str) -> bool:
+        return bool({"name", "title"} & set(vocab.words_of(k)))
+
+    if named(key) and not node.get("format") and sum(named(k) for k in instance) == 1:
+        return "subject"
+    return None
+
+
+_ANSWERS = {"yes", "no", "true", "false", "none", "null", "n/a"}
+"""Enum values that say nothing bare ("yes" alone does not say what is affirmed)."""
+
+
+def _bare(style: str, form: str, rng: random.Random) -> str:
+    if style == "prose":
+        template = rng.choice(BARE_PROSE)
+        return template.format(value=form)
+    return form
 
 
 def _label(key: str, node: Mapping[str, Any]) -> str:
