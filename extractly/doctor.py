@@ -62,9 +62,17 @@ def _llama_cpp() -> list[str]:
         import llama_cpp
     except (ImportError, OSError) as exc:  # a missing or unloadable shared library
         return [f"cannot load llama_cpp: {type(exc).__name__}: {exc}"]
-    info = llama_cpp.llama_print_system_info()
-    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+    text = llama_system_info()
     return [f"system info: {' '.join(text.split())}", f"library: {Path(llama_cpp.__file__).parent}"]
+
+
+def llama_system_info() -> str:
+    """llama.cpp's report of its build (``llama_print_system_info``): the CPU features its
+    kernels use, e.g. ``CPU : SSE3 = 1 | ... | AVX2 = 1 | ...``."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info()
+    return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
 
 
 def _model() -> list[str]:

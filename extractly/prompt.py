@@ -91,7 +91,7 @@ def build_prompt(
         pieces.append(head.rstrip() + "\n\n")
     for shot in shots:
         pieces.append(document_frame(shot.text))
-        pieces.append(compact_json(ordered_like(shot.output, spec.decode_schema)))
+        pieces.append(compact_json(decoded_form(shot.output, spec.decode_schema)))
         pieces.append("\n\n")
     return Prompt(prefix=tuple(pieces))
 
@@ -142,9 +142,3 @@ def _type_name(prop: Mapping[str, Any]) -> str:
     if "$ref" in prop:
         return "object"
     return str(t) if t else ""
-
-
-def ordered_like(value: Any, schema: Mapping[str, Any]) -> Any:
-    """An example's output exactly as the constrained decoder writes it (``decoded_form``):
-    keys in the schema's property order, absent optional properties filled."""
-    return decoded_form(value, schema)

@@ -265,8 +265,7 @@ def _make_all_keys_present(obj: JSON) -> None:
     for name, prop in list(props.items()):
         if name in required:
             continue
-        has_default = isinstance(prop, dict) and "default" in prop and prop["default"] is not None
-        if not has_default and not allows_null(prop) and not _empty_list_allowed(prop):
+        if absent_value(prop) is None and not allows_null(prop):  # absence needs a null
             props[name] = {"anyOf": [prop, {"type": "null"}]}
         required.append(name)
     # Keep the schema's property order; llguidance emits required keys in that order.
@@ -280,9 +279,9 @@ def _make_all_keys_present(obj: JSON) -> None:
 
 def absent_value(prop: Any) -> Any:
     """What the constrained decoder writes for an optional property that is absent, under
-    ``all_keys_present`` (``_make_all_keys_present`` decides the same way): the property's
-    default when it has one, else ``null`` when it admits ``null`` (or was widened to), else
-    ``[]`` for an array that allows an empty list."""
+    ``all_keys_present``: the property's default when it has one, else ``[]`` for an array that
+    allows an empty list and not ``null``, else ``null`` (``_make_all_keys_present`` widens the
+    property to admit it)."""
     if isinstance(prop, dict) and prop.get("default") is not None:
         return copy.deepcopy(prop["default"])
     if allows_null(prop) or not _empty_list_allowed(prop):
@@ -297,7 +296,12 @@ def decoded_form(value: Any, schema: Mapping[str, Any]) -> Any:
     targets and ``anyOf`` / ``oneOf`` branches treated alike. A branch is chosen by validating
     the rewritten value against it; a value no branch admits is returned as it is, for the
     caller's validation to report."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validators: list[Any] = []  # built on the first anyOf / oneOf branch tried
+
+    def admits(branch: Mapping[str, Any], candidate: Any) -> bool:
+        if not validators:
+            validators.append(jsonschema.Draft202012Validator(schema))
+        return bool(validators[0].evolve(schema=branch).is_valid(candidate))
 
     def form(value: Any, sub: Any) -> Any:
         node = resolve_ref(sub, schema)
@@ -320,7 +324,7 @@ def decoded_form(value: Any, schema: Mapping[str, Any]) -> Any:
                 for branch in node.get(key, []):
                     if isinstance(branch, Mapping):
                         candidate = form(value, branch)
-                        if validator.evolve(schema=branch).is_valid(candidate):
+                        if admits(branch, candidate):
                             return candidate
         return value
 

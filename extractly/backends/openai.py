@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from ..errors import BackendRequestError
-from ..prompt import build_prompt, compact_json, ordered_like
+from ..prompt import build_prompt, compact_json
 from ..result import Usage
-from ..schema import Example
+from ..schema import Example, decoded_form
 from .base import Backend, BackendAnswer, BackendRequest
 
 Api = Literal["chat", "completions"]
@@ -243,7 +243,7 @@ def chat_messages(
     messages = [{"role": "system", "content": system}]
     for shot in spec.examples if shots is None else shots:
         messages.append({"role": "user", "content": shot.text})
-        output = ordered_like(shot.output, spec.decode_schema)
+        output = decoded_form(shot.output, spec.decode_schema)
         messages.append({"role": "assistant", "content": compact_json(output)})
     messages.append({"role": "user", "content": request.text})
     if request.feedback is not None:

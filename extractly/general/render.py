@@ -158,8 +158,7 @@ def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style
         body = "\n".join(p if p.startswith("  ") else f"- {p}" for p in body.split("\n"))
     if subject is not None:
         opening = rng.choice(SUBJECT).format(value=subject) if style == "prose" else subject
-        body = joiner.join(x for x in (opening, body) if x) if style != "bullets" else \
-            "\n".join(x for x in (opening, body) if x)
+        body = joiner.join(x for x in (opening, body) if x)
     title = " ".join(vocab.words_of(str(schema.get("title") or "")))
     if title and rng.random() < 0.4:
         body = (f"{title.capitalize()}\n{body}" if style != "prose"
@@ -182,12 +181,13 @@ def _identifiable(key: str, value: Any, node: Mapping[str, Any], instance: Mappi
         if not any(value in (o.get("enum") or ()) for o in others):
             return "enum"
         return None
-    def named(k: str) -> bool:
-        return bool({"name", "title"} & set(vocab.words_of(k)))
-
-    if named(key) and not node.get("format") and sum(named(k) for k in instance) == 1:
+    if _named(key) and not node.get("format") and sum(_named(k) for k in instance) == 1:
         return "subject"
     return None
+
+
+def _named(key: str) -> bool:
+    return bool({"name", "title"} & set(vocab.words_of(key)))
 
 
 _ANSWERS = {"yes", "no", "true", "false", "none", "null", "n/a"}

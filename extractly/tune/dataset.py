@@ -5,11 +5,12 @@ writes) or ``{"text", "gold"}`` (the shared evaluation data). Every object is ch
 the schema the decoder enforces; a bad line raises ``TuneDataError`` naming file and line.
 
 The training target is exactly what the constrained decoder writes for the gold object:
-compact JSON (``prompt.compact_json``), keys in schema order, absent optional keys as null
-(``prompt.ordered_like`` on the decode schema). The prompt is the instruction-free template of
-``prompt.build_prompt(..., instruction_free=True)``: BOS, then ``"Text: <text>\\nJSON:\\n"``.
-Both are tokenized by llama.cpp's own tokenizer, in the same pieces as at extraction time, so
-training ids equal inference ids. This module does not train; ``train.py`` does.
+compact JSON (``prompt.compact_json``), keys in schema order, absent optional keys as the
+decoder writes them (``schema.decoded_form`` on the decode schema). The prompt is the
+instruction-free template of ``prompt.build_prompt(..., instruction_free=True)``: BOS, then
+``"Text: <text>\\nJSON:\\n"``. Both are tokenized by llama.cpp's own tokenizer, in the same
+pieces as at extraction time, so training ids equal inference ids. This module does not train;
+``train.py`` does.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from ..constraint import CompiledConstraint
 from ..engine.sampling import AllowedMask
 from ..errors import TuneDataError as TuneDataError
 from ..labelled_rows import read_labelled_rows
-from ..prompt import Prompt, build_prompt, compact_json, ordered_like
-from ..schema import SchemaSpec
+from ..prompt import Prompt, build_prompt, compact_json
+from ..schema import SchemaSpec, decoded_form
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def read_pairs(path: str | os.PathLike[str], spec: SchemaSpec) -> list[Pair]:
 
 def make_pair(text: str, output: Any, spec: SchemaSpec, *, where: str = "pair") -> Pair:
     """The training pair for ``(text, output)``; ``output`` is checked against the schema."""
-    value = ordered_like(output, spec.decode_schema)
+    value = decoded_form(output, spec.decode_schema)
     errors = sorted(
         jsonschema.Draft202012Validator(spec.decode_schema).iter_errors(value), key=str
     )

@@ -41,6 +41,7 @@ from extractly import (
     Extractor,
     Usage,
 )
+from extractly.doctor import llama_system_info
 from schemas.podcast import PodcastEpisode
 from tests.support.invoice import COPYING, Invoice
 from tests.support.texts import SHOW_NOTES
@@ -292,11 +293,7 @@ def cases() -> dict[str, Callable[[], Any]]:
 
 def kernel_set() -> str:
     """The CPU features of the installed llama.cpp build, e.g. ``sse3-ssse3-avx-avx2-...``."""
-    import llama_cpp
-
-    info = llama_cpp.llama_print_system_info()
-    text = info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
-    features = text.split("CPU :", 1)[-1].split("|")
+    features = llama_system_info().split("CPU :", 1)[-1].split("|")
     on = [part.split("=")[0].strip().lower() for part in features if part.strip().endswith("= 1")]
     return "-".join(on)
 
