@@ -153,3 +153,20 @@ def test_values_the_schema_identifies_are_sometimes_stated_without_their_label()
         if "gift" in output:  # yes/no says nothing alone
             assert "gift" in text.lower(), text
     assert bare_status > 30, bare_status
+
+
+def test_a_name_is_drawn_for_what_it_names() -> None:
+    from extractly.general import vocab
+
+    assert vocab.kind_of("restaurant_name") == "business"
+    assert vocab.kind_of("movieTitle") == "title"
+    assert vocab.kind_of("podcast host") == "person"  # the podcast names the host's show, not him
+    restaurant = {"title": "Restaurant", "type": "object", "required": ["name", "owner"],
+                  "properties": {"name": {"type": "string"}, "owner": {"type": "object",
+                                 "properties": {"name": {"type": "string"}},
+                                 "required": ["name"]}}}
+    rng = random.Random(3)
+    people = {f"{first} {last}" for first in vocab.FIRST for last in vocab.LAST}
+    samples = [sample_instance(restaurant, rng) for _ in range(40)]
+    assert not any(s["name"] in people for s in samples)  # a restaurant's name, not a person's
+    assert all(s["owner"]["name"] in people for s in samples)  # its owner's is a person's

@@ -64,6 +64,7 @@ PRODUCTS = ("desk lamp", "trail shoes", "coffee grinder", "phone case", "wool sc
 JOBS = ("engineer", "nurse", "accountant", "designer", "teacher", "pharmacist", "electrician",
         "editor", "data analyst", "chef", "architect", "lawyer", "product manager")
 COLORS = ("red", "blue", "green", "black", "white", "silver", "orange", "purple", "grey")
+VENUE_WORDS = ("Inn", "Grill", "Cafe", "Bistro", "Kitchen", "House", "Tavern", "Diner", "Bar")
 WORDS = ("alpha", "river", "stone", "maple", "signal", "harvest", "copper", "meadow", "falcon",
          "lantern", "pepper", "tundra", "velvet", "willow", "zenith", "ember", "quartz")
 
@@ -76,6 +77,12 @@ _KINDS: tuple[tuple[str, str], ...] = (
     (r"\b(city|town|place|location|locality|venue)\b", "city"),
     (r"\b(country|nation)\b", "country"),
     (r"\b(zip|postcode|postal)\b", "zip"),
+    # a name qualified by what it names ("restaurant name", "movie title"), before the bare
+    # "name" below reads it as a person's
+    (r"\b(restaurant|hotel|cafe|café|bar|pub|bistro|diner|bakery|eatery|brewery|inn|"
+     r"gym|salon|clinic)s? (name|title)\b", "business"),
+    (r"\b(movie|film|book|album|song|track|show|series|podcast|episode|event|game|playlist|"
+     r"novel|play|course|project|app|article|paper)s? (name|title)\b", "title"),
     (r"\b(company|organi[sz]ation|org|employer|vendor|brand|publisher|manufacturer|"
      r"supplier|merchant|store|shop)\b", "company"),
     (r"\b(name|names|person|people|author|authors|host|hosts|guest|guests|speaker|speakers|"
@@ -142,6 +149,14 @@ def _code(rng: random.Random) -> str:
     return f"{letters}-{rng.randint(100, 99999)}"
 
 
+def _business(rng: random.Random) -> str:
+    return rng.choice((f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}",
+                       f"{rng.choice(COLORS).title()} {rng.choice(NOUNS)}",
+                       f"{rng.choice(LAST)}'s",
+                       f"The {rng.choice(NOUNS)} {rng.choice(VENUE_WORDS)}",
+                       f"{rng.choice(STREETS)} {rng.choice(VENUE_WORDS)}"))
+
+
 def _phrase(rng: random.Random) -> str:
     return " ".join(rng.sample(WORDS, rng.randint(1, 3)))
 
@@ -155,6 +170,7 @@ MAKERS: dict[str, Callable[[random.Random], str]] = {
     "city": lambda rng: rng.choice(CITIES),
     "country": lambda rng: rng.choice(COUNTRIES),
     "zip": lambda rng: str(rng.randint(10000, 99950)),
+    "business": _business,
     "company": lambda rng: f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_ENDINGS)}",
     "title": _title,
     "topic": lambda rng: rng.choice(TOPICS),
