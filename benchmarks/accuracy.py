@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,8 @@ class PathScore:
     slots: SlotCounts = field(default_factory=SlotCounts)
     seconds: float = 0.0
     prompt_tokens: int = 0
+    # (field, "missed" | "wrong" | "invented") -> documents
+    mistakes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, other: PathScore) -> PathScore:
         return PathScore(
@@ -91,6 +94,7 @@ class PathScore:
             self.slots + other.slots,
             self.seconds + other.seconds,
             self.prompt_tokens + other.prompt_tokens,
+            self.mistakes + other.mistakes,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -105,7 +109,16 @@ class PathScore:
             "slot_f1": round(self.slots.f1, 4),
             "s_per_doc": round(self.seconds / n, 4),
             "prompt_tokens_per_doc": round(self.prompt_tokens / n, 1),
+            "field_mistakes": {f"{name} {kind}": count
+                               for (name, kind), count in self.mistakes.most_common()},
         }
+
+
+def mistake_kind(predicted: Any, gold: Any) -> str:
+    """How a normalized field value that differs from the gold is wrong."""
+    if predicted is None:
+        return "missed"
+    return "invented" if gold is None else "wrong"
 
 
 def score(
@@ -127,6 +140,9 @@ def score(
         one.valid = int(ok)
         one.slots = score_slots(pred if ok else None, record.gold)
         same = [normalize(pred.get(k)) == normalize(v) for k, v in record.gold.items()]
+        one.mistakes = Counter((k, mistake_kind(normalize(pred.get(k)), normalize(v)))
+                               for k, v in record.gold.items()
+                               if normalize(pred.get(k)) != normalize(v))
         one.fields = len(same)
         one.fields_right = sum(same)
         one.exact = int(all(same))

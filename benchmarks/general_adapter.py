@@ -83,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"  prompt tokens {b['prompt_tokens_per_doc']:.0f} / "
                   f"{g['prompt_tokens_per_doc']:.0f}  s/doc {b['s_per_doc']:.2f} / "
                   f"{g['s_per_doc']:.2f}", flush=True)
+            worst = list(g["field_mistakes"].items())[:6]
+            print("  general's commonest mistakes: "
+                  + ", ".join(f"{what} {n}" for what, n in worst), flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"benchmark": "general_adapter", "adapter": str(args.adapter),
