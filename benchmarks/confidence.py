@@ -309,8 +309,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             adapter = (
                 _registered_adapter(extractor) if args.strong == "adapter" else None
             )
-            strong = LlamaCppBackend(max_tokens=MAX_TOKENS, n_threads=args.threads,
-                                     name=strong_label, adapter=adapter)
+            strong_backend = LlamaCppBackend(max_tokens=MAX_TOKENS, n_threads=args.threads,
+                                             name=strong_label, adapter=adapter)
             for doc in mine:
                 base_runs[doc.id] = run_base(extractor, doc)
                 many = (
@@ -318,8 +318,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     else fixed if args.strong == "fixed"
                     else nearest(train, doc, args.strong_shots)
                 )
-                strong_runs[doc.id] = run_strong(strong, extractor, doc, many)
-            strong.close()
+                strong_runs[doc.id] = run_strong(strong_backend, extractor, doc, many)
+            strong_backend.close()
         print(f"  {intent}: {len(mine)} docs ({time.perf_counter() - started:.0f} s)",
               file=sys.stderr)
     base = [base_runs[d.id] for d in docs]

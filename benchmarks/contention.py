@@ -61,7 +61,7 @@ def run_together(
     began = time.perf_counter()
     outs = [folder / f"{tag}-{i}.jsonl" for i in range(copies)]
     procs = [start(schema, rows, out, policy) for out in outs]
-    each = []
+    each: list[dict[str, Any]] = []
     for proc, out in zip(procs, outs, strict=True):
         _, stderr = proc.communicate()
         seconds = time.perf_counter() - began

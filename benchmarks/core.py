@@ -60,9 +60,9 @@ from benchmarks.datasets import (
     pick_examples,
     score_slots,
     stratified,
-    total,
 )
 from extractly import Extraction, ExtractlyError, Extractor
+from extractly.scoring import total
 
 MAX_TOKENS = 256
 N_CTX = 4096

@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for selection in filter(None, args.selection.split(",")):
                     started = time.monotonic()
                     config = DistillConfig(round_sizes=sizes, held_out=args.held_out,
-                                           selection=selection)  # type: ignore[arg-type]
+                                           selection=selection)
                     report = distill(schema, texts, f"openai:{server.url}#answer-key",
                                      work / f"{name}-{selection}", config, say=_say)
                     points = []
