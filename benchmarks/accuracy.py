@@ -55,13 +55,14 @@ from benchmarks.datasets import (
     load_split,
     normalize,
     pick_examples,
-    score_slots,
 )
 from extractly import Extractor
 from extractly.adapter_registry import lookup
+from extractly.eval_mistakes import kind_of
 from extractly.model_files import resolve_model_path
 from extractly.options import Safeguards
 from extractly.schema import load_schema
+from extractly.scoring import score_fields, total
 from extractly.tune.dataset import data_hash, make_pair
 
 DEFAULT_TRAIN = {"snips": 300, "e2e": 1000, "usaddress": 1000}
@@ -81,7 +82,7 @@ class PathScore:
     slots: SlotCounts = field(default_factory=SlotCounts)
     seconds: float = 0.0
     prompt_tokens: int = 0
-    # (field, "missed" | "wrong" | "invented") -> documents
+    # (field, eval_mistakes.kind_of: missed, wrong_value, invented) -> documents
     mistakes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, other: PathScore) -> PathScore:
@@ -114,13 +115,6 @@ class PathScore:
         }
 
 
-def mistake_kind(predicted: Any, gold: Any) -> str:
-    """How a normalized field value that differs from the gold is wrong."""
-    if predicted is None:
-        return "missed"
-    return "invented" if gold is None else "wrong"
-
-
 def score(
     extractor: Extractor[Any], records: Sequence[Record], schema: dict[str, Any]
 ) -> tuple[PathScore, dict[str, PathScore]]:
@@ -138,14 +132,14 @@ def score(
         ok = value is not None and is_valid(value, schema)
         pred = value if ok and isinstance(value, dict) else {}
         one.valid = int(ok)
-        one.slots = score_slots(pred if ok else None, record.gold)
-        same = [normalize(pred.get(k)) == normalize(v) for k, v in record.gold.items()]
-        one.mistakes = Counter((k, mistake_kind(normalize(pred.get(k)), normalize(v)))
-                               for k, v in record.gold.items()
-                               if normalize(pred.get(k)) != normalize(v))
-        one.fields = len(same)
-        one.fields_right = sum(same)
-        one.exact = int(all(same))
+        per_field = score_fields(pred, record.gold, normalizer=normalize)
+        one.slots = total(per_field.values())
+        wrong = {name: kind for name, counts in per_field.items()
+                 if (kind := kind_of(counts)) is not None}
+        one.mistakes = Counter(wrong.items())
+        one.fields = len(per_field)
+        one.fields_right = len(per_field) - len(wrong)
+        one.exact = int(not wrong)
         out = out.add(one)
         sources[record.source] = sources.get(record.source, PathScore()).add(one)
     return out, sources

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from benchmarks.datasets import data_dir
-from extractly.general import UnsupportedSchemaError, render, sample_instance, synth_pairs
+from extractly.general import UnsupportedSchemaError, render, sample_instance, synth_pairs, vocab
 from schemas.podcast import PodcastEpisode
 from tests.support.deliveries import DELIVERY_SCHEMA
 
@@ -156,8 +156,6 @@ def test_values_the_schema_identifies_are_sometimes_stated_without_their_label()
 
 
 def test_a_name_is_drawn_for_what_it_names() -> None:
-    from extractly.general import vocab
-
     assert vocab.kind_of("restaurant_name") == "business"
     assert vocab.kind_of("movieTitle") == "title"
     assert vocab.kind_of("podcast host") == "person"  # the podcast names the host's show, not him
