@@ -168,3 +168,29 @@ def test_a_name_is_drawn_for_what_it_names() -> None:
     samples = [sample_instance(restaurant, rng) for _ in range(40)]
     assert not any(s["name"] in people for s in samples)  # a restaurant's name, not a person's
     assert all(s["owner"]["name"] in people for s in samples)  # its owner's is a person's
+
+
+def test_values_whose_kind_shows_go_bare_and_two_of_a_kind_keep_their_labels() -> None:
+    """The values layout writes an address as an address line; a value another property could
+    hold (two person fields, a random phrase) keeps its label in every layout."""
+    address = {"title": "Address", "type": "object",
+               "required": ["street", "city", "state", "zip"],
+               "properties": {"street": {"type": "string"}, "city": {"type": "string"},
+                              "state": {"type": "string"}, "zip": {"type": "string"}}}
+    rng = random.Random(11)
+    bare_lines = 0
+    for _ in range(300):
+        output = sample_instance(address, rng)
+        rendered = render(output, address, rng)
+        assert all(form in rendered.text for form in rendered.written.values())
+        words = set(re.findall(r"[a-z]+", rendered.text.lower()))
+        bare_lines += not words & {"street", "city", "state", "zip"}
+    assert bare_lines > 50, bare_lines  # the values layout (1 in 5), and bare values in others
+
+    meeting = {"type": "object", "required": ["host", "attendee", "agenda"],
+               "properties": {"host": {"type": "string"}, "attendee": {"type": "string"},
+                              "agenda": {"type": "string"}}}
+    for _ in range(300):
+        output = sample_instance(meeting, rng)
+        text = render(output, meeting, rng).text.lower()
+        assert {"host", "attendee", "agenda"} <= set(re.findall(r"[a-z]+", text)), text

@@ -2,10 +2,11 @@
 synthetic training pair (``instances`` gives the output half).
 
 ``render(instance, schema, rng)`` states every property the instance has and nothing else (an
-instance with none gives a sentence that mentions no field), in
-one of four layouts (``STYLES``: label lines, bullets, prose sentences, one inline line), in a
-shuffled order, sometimes with unrelated sentences around it. Values are written the way texts
-write them, not the way the JSON stores them, so the model learns to normalise:
+instance with none gives a sentence that mentions no field), in one of the layouts of
+``STYLES``: label lines, bullets, prose sentences, one inline line, or the record as its values
+alone (an address line, a command, a caption: ``"Ada Park, 12 Oak Street, Lyon"`` or ``"with Ada
+Park in Lyon on March 3, 2024"``). Values are written the way texts write them, not the way the
+JSON stores them, so the model learns to normalise:
 
 - dates as ``2024-03-03``, ``March 3, 2024``, ``3 March 2024`` or ``Mar 3, 2024``; date-times
   with ``at 14:30``;
@@ -15,12 +16,15 @@ write them, not the way the JSON stores them, so the model learns to normalise:
 - lists in prose (``A, B and C``) or one per bullet; an empty list as "none";
 - nested objects as ``label value`` clauses.
 
-Real texts often state a value without naming its field ("Blue Spice is a coffee shop", not
-"name: Blue Spice; eat type: coffee shop"). A model trained only on labelled statements learns
-to leave a field null unless its label is in the text, so a share (``UNLABELLED``) of the values
-the schema itself identifies are stated bare: an enum value no other field of the object can
-take (the prompt lists the options), and the record's one name or title, which then leads the
-text as its subject.
+Real texts mostly state a value without naming its field ("Blue Spice is a coffee shop", "1234
+S Martin Luther King Dr Chicago, IL 60637"), not "name: Blue Spice". A model trained only on
+labelled statements learns to leave a field null unless its label is in the text, so values
+the reader can place without a label go bare: always in the ``"values"`` layout, in a share
+(``UNLABELLED``) of the others. A value can be placed when nothing else in the schema could
+hold it (``_identifiable``): an enum value no other field takes, the record's one name or
+title, or a value whose kind shows in its content (a person, a city, a date, a duration in
+minutes, an email...) when no other property of the schema is of that kind. Any other value
+keeps its label, so the model is never taught to guess between two fields.
 
 Labels come from the property's ``title`` or its name's words (``vocab.words_of``). Each stated
 value's written form is returned beside the text (``Rendered.written``, JSON pointer -> form),
@@ -37,7 +41,7 @@ from typing import Any
 
 from . import vocab
 
-STYLES = ("lines", "bullets", "prose", "inline")
+STYLES = ("lines", "bullets", "prose", "inline", "values")
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                 "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
                 "seventeen", "eighteen", "nineteen", "twenty")
@@ -46,10 +50,22 @@ FILLER = (
     "Questions go to the usual channel.", "This note was written in a hurry.",
     "See the previous message for context.", "All times are local.", "Updated this morning.",
 )
-UNLABELLED = 0.5
+UNLABELLED = 0.6
 """Share of identifiable values (``_identifiable``) stated without their label."""
 BARE_PROSE = ("It is {value}.", "This one is {value}.", "All {value}.", "Expect {value}.")
 """Sentences that state an enum value with no label."""
+CONNECTORS: dict[str, tuple[str, ...]] = {
+    "person": ("with {}", "by {}", "from {}", "{}"),
+    "city": ("in {}", "{}"), "country": ("in {}", "{}"), "state": ("in {}", "{}"),
+    "street": ("at {}", "{}"), "business": ("at {}", "{}"), "company": ("at {}", "from {}", "{}"),
+    "title": ('"{}"', "{}"), "topic": ("about {}", "on {}", "{}"),
+    "date": ("on {}", "{}"), "time": ("at {}", "{}"), "year": ("in {}", "from {}", "{}"),
+}
+"""How a bare value of a kind is joined into a command or caption (``"values"`` layout);
+kinds not listed go in as they are."""
+CONTENT_KINDS = frozenset(vocab.MAKERS) - {"phrase"} | {
+    "date", "time", "email", "url", "duration", "year", "number"}
+"""Kinds a value shows in its own content (a random phrase shows none)."""
 SUBJECT = ("{value} is the subject here.", "{value}.", "On {value}.", "About {value}:")
 """Openings that state the record's name or title with no label (prose)."""
 PROSE = (
@@ -121,38 +137,37 @@ def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style
                    resolver: _Resolver, rng: random.Random) -> Rendered:
     props: Mapping[str, Any] = schema.get("properties") or {}
     keys = list(instance)
-    if rng.random() < 0.6:
+    if rng.random() < (0.2 if style == "values" else 0.6):  # a values line keeps schema order
         rng.shuffle(keys)
+    what = str(schema.get("title") or "")
+    kinds = {key: _slot_kind(key, _typed(resolver, props[key], instance.get(key, _ABSENT)),
+                             what)
+             for key in props}
+    connected = style == "values" and rng.random() < 0.5
     written: dict[str, str] = {}
     parts: list[str] = []
     subject: str | None = None
     for key in keys:
         value = instance[key]
         node = resolver.node(props.get(key, {}), value)
-        label = _label(key, node)
-        kind = _identifiable(key, value, node, instance, props, resolver)
-        if kind and rng.random() < UNLABELLED:
-            form = _scalar(value, node, key, rng)
-            written[f"/{key}"] = form
-            if kind == "subject":
-                subject = form
-            else:
-                parts.append(_bare(style, form, rng))
-            continue
-        scalars = isinstance(value, list) and value and not any(
-            isinstance(v, (list, Mapping)) for v in value)
-        if style == "bullets" and scalars and rng.random() < 0.5:
-            items = resolver.node(_item_node(node, 0), value[0])
-            forms = [_scalar(v, items, key, rng) for v in value]
-            written |= {f"/{key}/{i}": f for i, f in enumerate(forms)}
-            parts.append(f"{label.capitalize()}:\n" + "\n".join(f"  - {f}" for f in forms))
-            continue
-        form = _value(value, node, key, f"/{key}", written, resolver, rng)
-        plural = isinstance(value, list) and len(value) > 1
-        parts.append(_state(style, label, form, plural, rng))
+        kind = _identifiable(key, value, node, instance, props, resolver, kinds)
+        if kind == "number" and style != "values":  # "Expect 3." reads as nothing
+            kind = None
+        if kind and (style == "values" or rng.random() < UNLABELLED):
+            if kind == "subject" and style != "values":
+                subject = _scalar(value, node, key, rng)
+                written[f"/{key}"] = subject
+                continue
+            form = _bare_value(value, node, key, f"/{key}", written, resolver, rng)
+            if connected and kind in CONNECTORS:
+                form = rng.choice(CONNECTORS[kind]).format(form)
+            parts.append(_bare(style, form, rng))
+        else:
+            parts.append(_labelled(style, key, value, node, written, resolver, rng))
     if not parts and subject is None:  # nothing to state: a text that mentions no field
         return Rendered(rng.choice(FILLER), written)
-    joiner = {"lines": "\n", "bullets": "\n", "prose": " ", "inline": "; "}[style]
+    joiner = {"lines": "\n", "bullets": "\n", "prose": " ", "inline": "; ",
+              "values": " " if connected else rng.choice((", ", ", ", " ", " - "))}[style]
     body = joiner.join(parts)
     if style == "bullets" and body:
         body = "\n".join(p if p.startswith("  ") else f"- {p}" for p in body.split("\n"))
@@ -169,21 +184,100 @@ def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style
     return Rendered(body, written)
 
 
+def _labelled(style: str, key: str, value: Any, node: Mapping[str, Any],
+              written: dict[str, str], resolver: _Resolver, rng: random.Random) -> str:
+    """``value`` stated beside its label, in the layout ``style``."""
+    label = _label(key, node)
+    if style == "values":  # a value nothing identifies keeps its label, inline
+        form = _value(value, node, key, f"/{key}", written, resolver, rng)
+        return f"{label} {form}" if rng.random() < 0.5 else f"{label}: {form}"
+    scalars = isinstance(value, list) and value and not any(
+        isinstance(v, (list, Mapping)) for v in value)
+    if style == "bullets" and scalars and rng.random() < 0.5:
+        items = resolver.node(_item_node(node, 0), value[0])
+        forms = [_scalar(v, items, key, rng) for v in value]
+        written |= {f"/{key}/{i}": f for i, f in enumerate(forms)}
+        return f"{label.capitalize()}:\n" + "\n".join(f"  - {f}" for f in forms)
+    form = _value(value, node, key, f"/{key}", written, resolver, rng)
+    plural = isinstance(value, list) and len(value) > 1
+    return _state(style, label, form, plural, rng)
+
+
 def _identifiable(key: str, value: Any, node: Mapping[str, Any], instance: Mapping[str, Any],
-                  props: Mapping[str, Any], resolver: _Resolver) -> str | None:
-    """``"enum"`` for a string only this property's enum holds, ``"subject"`` for the object's
-    one name or title property, else None (a bare value that could belong to another field
-    would teach guessing)."""
-    if not isinstance(value, str) or not value:
-        return None
-    if value in (node.get("enum") or ()) and value.lower() not in _ANSWERS:
+                  props: Mapping[str, Any], resolver: _Resolver,
+                  kinds: Mapping[str, str | None]) -> str | None:
+    """How a reader could place ``value`` with no label, or None (a bare value that could
+    belong to another field would teach guessing): ``"enum"`` for a string only this
+    property's enum holds, ``"subject"`` for the object's one name or title property, else the
+    value's content kind (``kinds[key]``, see ``_slot_kind``) when no other property of the
+    schema has that kind."""
+    if isinstance(value, str) and value in (node.get("enum") or ()):
+        if value.lower() in _ANSWERS:
+            return None
         others = (resolver.node(props.get(k, {}), v) for k, v in instance.items() if k != key)
-        if not any(value in (o.get("enum") or ()) for o in others):
-            return "enum"
+        return None if any(value in (o.get("enum") or ()) for o in others) else "enum"
+    if isinstance(value, str) and not value:
         return None
-    if _named(key) and not node.get("format") and sum(_named(k) for k in instance) == 1:
+    if (isinstance(value, str) and _named(key) and not node.get("format")
+            and sum(_named(k) for k in props) == 1):
         return "subject"
-    return None
+    kind = kinds.get(key)
+    if kind is None or kind not in CONTENT_KINDS or (isinstance(value, list) and not value):
+        return None
+    if sum(k == kind for k in kinds.values()) != 1:
+        return None
+    return kind
+
+
+_ABSENT = object()
+
+
+def _typed(resolver: _Resolver, node: Any, value: Any) -> Mapping[str, Any]:
+    """The node of a property for ``value``, or, for a property the instance lacks, its first
+    branch that is not null (what the property would hold)."""
+    if value is not _ABSENT:
+        return resolver.node(node, value)
+    for _ in range(10):
+        node = resolver.node(node, {}) if isinstance(node, Mapping) and "$ref" in node else node
+        branches = node.get("anyOf") or node.get("oneOf") if isinstance(node, Mapping) else None
+        if not isinstance(branches, list):
+            break
+        typed = [b for b in branches if not (isinstance(b, Mapping) and b.get("type") == "null")]
+        node = typed[0] if typed else {}
+    return node if isinstance(node, Mapping) else {}
+
+
+def _slot_kind(key: str, node: Mapping[str, Any], what: str) -> str | None:
+    """What kind of value property ``key`` holds, as far as its content shows it: a format
+    (date, email...), a word list (``vocab.kind_of`` of its name, qualified by the object
+    ``what``), ``duration`` or ``year`` for integers so named, ``number`` for other numbers;
+    the item kind for a list; None for booleans, objects and enums."""
+    if "enum" in node or "const" in node:
+        return None
+    kind = node.get("type")
+    kind = next((k for k in kind if k != "null"), None) if isinstance(kind, list) else kind
+    if kind == "array":
+        items = node.get("items")
+        return _slot_kind(key, items, what) if isinstance(items, Mapping) else None
+    words = vocab.words_of(key)
+    if kind in ("integer", "number"):
+        if any(w.startswith(("minute", "duration")) for w in words) and kind == "integer":
+            return "duration"
+        return "year" if "year" in words else "number"
+    if kind != "string":
+        return None
+    fmt = node.get("format")
+    if fmt in ("date", "date-time"):
+        return "date"
+    if fmt in ("time", "email"):
+        return str(fmt)
+    if fmt in ("uri", "url", "iri"):
+        return "url"
+    if fmt:
+        return None
+    if what and words in (["name"], ["title"]):
+        key = f"{what} {key}"
+    return vocab.kind_of(key)
 
 
 def _named(key: str) -> bool:
@@ -192,6 +286,25 @@ def _named(key: str) -> bool:
 
 _ANSWERS = {"yes", "no", "true", "false", "none", "null", "n/a"}
 """Enum values that say nothing bare ("yes" alone does not say what is affirmed)."""
+
+
+def _bare_value(value: Any, node: Mapping[str, Any], key: str, pointer: str,
+                written: dict[str, str], resolver: _Resolver, rng: random.Random) -> str:
+    """``value`` written with no label: a duration keeps its unit (a bare 65 says nothing),
+    a list is written in prose."""
+    if isinstance(value, list):
+        forms = [_bare_value(v, resolver.node(_item_node(node, i), v), key, f"{pointer}/{i}",
+                             written, resolver, rng) for i, v in enumerate(value)]
+        return _listed(forms, rng)
+    if isinstance(value, int) and not isinstance(value, bool) and any(
+            w.startswith(("minute", "duration")) for w in vocab.words_of(key)):
+        form = _integer(value, key, rng)
+        if form == str(value) or form in NUMBER_WORDS:
+            form = f"{form} minutes" if rng.random() < 0.7 else f"{form} min"
+    else:
+        form = _scalar(value, node, key, rng)
+    written[pointer] = form
+    return form
 
 
 def _bare(style: str, form: str, rng: random.Random) -> str:

@@ -36,6 +36,10 @@ CITIES = (
     "Leeds", "Lyon", "Malmo", "Mombasa", "Nagoya", "Oaxaca", "Osaka", "Perth", "Porto",
     "Pune", "Quito", "Seville", "Split", "Tartu", "Tucson", "Turin", "Utrecht", "Valencia",
 )
+STATES = ("Alabama", "Arizona", "California", "Colorado", "Florida", "Georgia", "Illinois",
+          "Kansas", "Maine", "Michigan", "Minnesota", "Nevada", "Ohio", "Oregon", "Texas",
+          "Utah", "Vermont", "Virginia", "Washington", "Wisconsin", "CA", "IL", "NY", "TX",
+          "WA", "OH", "MN", "FL")
 COUNTRIES = (
     "Argentina", "Australia", "Brazil", "Canada", "Chile", "Croatia", "Denmark", "Estonia",
     "Finland", "Ghana", "India", "Ireland", "Japan", "Kenya", "Mexico", "Morocco", "Nigeria",
@@ -77,6 +81,7 @@ _KINDS: tuple[tuple[str, str], ...] = (
     (r"\b(city|town|place|location|locality|venue)\b", "city"),
     (r"\b(country|nation)\b", "country"),
     (r"\b(zip|postcode|postal)\b", "zip"),
+    (r"\b(state|province|region)\b", "state"),
     # a name qualified by what it names ("restaurant name", "movie title"), before the bare
     # "name" below reads it as a person's
     (r"\b(restaurant|hotel|cafe|café|bar|pub|bistro|diner|bakery|eatery|brewery|inn|"
@@ -169,6 +174,7 @@ MAKERS: dict[str, Callable[[random.Random], str]] = {
     "street": _street,
     "city": lambda rng: rng.choice(CITIES),
     "country": lambda rng: rng.choice(COUNTRIES),
+    "state": lambda rng: rng.choice(STATES),
     "zip": lambda rng: str(rng.randint(10000, 99950)),
     "business": _business,
     "company": lambda rng: f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_ENDINGS)}",
