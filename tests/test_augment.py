@@ -12,10 +12,10 @@ from extractly.schema import load_schema
 from extractly.tune.augment import (
     CONNECTORS,
     enum_fields,
-    free_string_fields,
     synthesize_values,
 )
 from extractly.tune.dataset import make_pair
+from extractly.tune.profile import free_string_fields
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

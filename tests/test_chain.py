@@ -25,6 +25,7 @@ from extractly import (
     read_distill_log,
 )
 from extractly.backends.base import BackendRequest
+from extractly.errors import ExtractlyError
 from extractly.schema import load_schema
 from extractly.settings import Safeguards
 from extractly.testing import FunctionBackend
@@ -169,7 +170,8 @@ def test_errors_keep_their_place_and_input_errors_are_never_escalated() -> None:
         return GOOD
 
     chain = Chain([FunctionBackend(small, name="small"), second])
-    items = [request("a"), refuse, request("too long"), request("b")]
+    items: list[BackendRequest | ExtractlyError] = [request("a"), refuse, request("too long"),
+                                                    request("b")]
     outcomes = list(chain.run_many(items, VALIDATOR, batch_size=3))
     assert outcomes[1] is refuse
     assert isinstance(outcomes[2], InputError) and str(outcomes[2]) == "too many tokens"

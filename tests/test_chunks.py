@@ -52,7 +52,7 @@ def test_chunks_cover_every_word_in_order(text: str, budget: int, overlap: int) 
     chunks = plan_chunks(text, words, budget, overlap=overlap)
     starts = [s for s, _ in chunks]
     assert starts == sorted(set(starts))
-    covered = set()
+    covered: set[int] = set()
     for s, e in chunks:
         covered.update(range(s, e))
     assert all(i in covered for i, ch in enumerate(text) if ch not in " \n")

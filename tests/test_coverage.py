@@ -12,11 +12,11 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import schema_coverage as coverage
+from benchmarks.datasets import data_dir
 from benchmarks.jsonschemabench import (
     MASKBENCH,
     TEST_SUITE,
     Case,
-    data_dir,
     load_maskbench,
     load_test_suite,
 )

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from benchmarks import schema_coverage as coverage
+from benchmarks.datasets import data_dir
 from benchmarks.jsonschemabench import (
     MASKBENCH,
     TEST_SUITE,
-    data_dir,
     load_maskbench,
     load_test_suite,
 )

@@ -58,8 +58,8 @@ def test_two_processes_appending_overlapping_documents_write_whole_lines_read_on
         subprocess.Popen([*writer, *span, start_at, name], env=env)
         for span, name in ((("0", "300"), "A"), (("150", "450"), "B"))
     ]
-    for writer in writers:
-        assert writer.wait(timeout=60) == 0
+    for process in writers:
+        assert process.wait(timeout=60) == 0
     lines = [json.loads(line) for line in path.read_bytes().decode("utf-8").splitlines()]
     assert len(lines) == 600  # every line whole: each one parses
     backends = [line["backend"] for line in lines]

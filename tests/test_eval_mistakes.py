@@ -129,7 +129,7 @@ def test_html_shows_wrong_documents_with_gold_and_predicted_spans_escaped() -> N
 
 
 def test_a_real_evaluation_keeps_exactly_the_wrong_fields() -> None:
-    rows = [{"text": t, "gold": g} for t, g in [
+    rows: list[dict[str, Any]] = [{"text": t, "gold": g} for t, g in [
         ("will it rain in Madrid on Thursday", {"city": "Madrid", "day": "Thursday",
                                                 "condition": "rain"}),
         ("snow?", {"city": None, "day": None, "condition": "snow"}),

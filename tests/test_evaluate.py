@@ -28,7 +28,7 @@ needs_snips = pytest.mark.skipif(
     not (SNIPS / "schemas.json").is_file(), reason=f"SNIPS data not found under {data_dir()}"
 )
 
-CITY = {
+CITY: dict[str, Any] = {
     "title": "Trip",
     "type": "object",
     "properties": {
@@ -51,6 +51,7 @@ CITY = {
 def test_normalize_casefolds_collapses_whitespace_and_treats_empty_as_absent() -> None:
     assert normalize("  New   York\n") == normalize("new york") == "new york"
     assert normalize("STRASSE") == normalize("straße")  # casefold, not lower
+    absent: Any
     for absent in (None, "", "   ", [], {}, {"a": None}):
         assert normalize(absent) is None, absent
     assert normalize(3) == normalize(3.0)
@@ -74,12 +75,12 @@ def test_compare_counts_each_case() -> None:
 
 
 def test_micro_and_per_field_precision_recall_f1_by_hand() -> None:
-    gold = [
+    gold: list[dict[str, Any]] = [
         {"city": "Oslo", "days": 3, "tags": ["ski"], "hotel": None},
         {"city": "Rome", "days": None, "tags": [], "hotel": {"name": "Ritz", "stars": 5}},
         {"city": None, "days": 2, "tags": ["food", "art"], "hotel": None},
     ]
-    pred = [
+    pred: list[dict[str, Any] | None] = [
         {"city": "oslo", "days": 3.0, "tags": ["Ski"], "hotel": {"name": "Ritz"}},  # 3 TP, 1 FP
         {"city": "Milan", "days": None, "hotel": {"name": "ritz", "stars": 5}},  # 1 TP, 1 FP+FN
         None,  # a failed document: everything absent -> 2 FN

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Literal
+from typing import Any, Literal
 
 import jsonschema
 import pytest
@@ -42,9 +42,9 @@ def test_extract_reuses_one_extractor_per_schema(monkeypatch: pytest.MonkeyPatch
     built: list[object] = []
     init = Extractor.__init__
 
-    def counting(self: Extractor[object], *args: object, **kwargs: object) -> None:
+    def counting(self: Extractor[Any], *args: Any, **kwargs: Any) -> None:
         built.append(self)
-        init(self, *args, **kwargs)  # type: ignore[arg-type]
+        init(self, *args, **kwargs)
 
     monkeypatch.setattr(Extractor, "__init__", counting)
     first = extract(SHOW_NOTES[1], PodcastEpisode, max_tokens=120)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from extractly import Extractor, FallbackExhaustedError, RetryPolicy
-from extractly.backends import BackendRequest, OpenAIBackend
+from extractly.backends import Backend, BackendRequest, OpenAIBackend
 from extractly.distill import read_distill_log
 from tests.support.invoice import CONVERTING, COPYING, Invoice
 from tests.support.servers import MODEL_ALIAS, FaultyProxy, LlamaServer, free_port
@@ -43,18 +44,13 @@ def proxy_factory(llama_server: LlamaServer) -> Iterator[type[FaultyProxy]]:
         proxy.stop()
 
 
-def server_backend(url: str, **options: object) -> OpenAIBackend:
-    return OpenAIBackend(
-        url, MODEL_ALIAS, api="completions", examples=CONVERTING, name="server-5shot",
-        timeout=60, **options,  # type: ignore[arg-type]
-    )  # fmt: skip
+def server_backend(url: str, **options: Any) -> OpenAIBackend:
+    return OpenAIBackend(url, MODEL_ALIAS, api="completions", examples=CONVERTING,
+                         name="server-5shot", timeout=60, **options)
 
 
-def invoices(fallback: list[object], **options: object) -> Extractor[Invoice]:
-    return Extractor(
-        Invoice, examples=COPYING, n_threads=1, fallback=fallback,  # type: ignore[arg-type]
-        **options,  # type: ignore[arg-type]
-    )  # fmt: skip
+def invoices(fallback: Sequence[Backend | str], **options: Any) -> Extractor[Invoice]:
+    return Extractor(Invoice, examples=COPYING, n_threads=1, fallback=fallback, **options)
 
 
 def test_validator_rejections_escalate_exactly_those_documents(

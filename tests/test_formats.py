@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,8 @@ def test_year_zero_and_garbage_are_refused() -> None:
 
 
 def test_only_the_grammar_copy_is_rewritten() -> None:
-    schema = {"type": "object", "properties": {"d": {"type": "string", "format": "date"}}}
+    schema: dict[str, Any] = {"type": "object",
+                              "properties": {"d": {"type": "string", "format": "date"}}}
     out = with_exact_formats(schema)
     assert out["properties"]["d"]["pattern"].startswith("^(")
     assert "format" not in out["properties"]["d"]

@@ -26,7 +26,7 @@ def test_fused_head_loss_matches_cross_entropy(cap: float | None) -> None:
     if cap:
         logits = torch.tanh(logits / cap) * cap
     plain = torch.nn.functional.cross_entropy(logits, labels)
-    plain.backward()
+    plain.backward()  # type: ignore[no-untyped-call]
 
     assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
     assert fused_in.grad is not None and plain_in.grad is not None
@@ -72,7 +72,7 @@ def test_choice_loss_matches_cross_entropy_over_each_allowed_set(
         if cap:
             logits = torch.tanh(logits / cap) * cap
         plain = plain + torch.nn.functional.cross_entropy(logits[None], torch.tensor([c.index(y)]))
-    plain.backward()
+    plain.backward()  # type: ignore[no-untyped-call]
 
     assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
     assert fused_in.grad is not None and plain_in.grad is not None

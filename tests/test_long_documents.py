@@ -88,4 +88,4 @@ def test_without_split_a_long_text_raises_and_names_the_option(
         plain.run(report[:12_000])
     assert "long_documents='split'" in str(info.value)
     with pytest.raises(ValueError, match="long_documents"):
-        Extractor(CompanyProfile, long_documents="chunk")  # type: ignore[typeddict-item]
+        Extractor(CompanyProfile, long_documents="chunk")  # type: ignore[call-overload]

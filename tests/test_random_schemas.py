@@ -51,7 +51,7 @@ def _field(depth: int) -> st.SearchStrategy[tuple[Any, Any]]:
     return st.one_of(
         base,
         base.map(lambda f: (Optional[f[0]], None)),  # noqa: UP045 - runtime-built annotation
-        st.tuples(base, st.integers(1, 3)).map(lambda t: (list[t[0][0]], Field(max_length=t[1]))),  # type: ignore[name-defined]
+        st.tuples(base, st.integers(1, 3)).map(lambda t: (list[t[0][0]], Field(max_length=t[1]))),  # type: ignore[misc]
     )
 
 

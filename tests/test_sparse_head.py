@@ -55,6 +55,7 @@ def test_hidden_state_rows_give_llama_cpps_logits_for_every_output_in_order(
             entries = [(tok, len(p) + step, seq, True)
                        for seq, (tok, p) in enumerate(zip(tokens, prompts, strict=True))]
             ctx.decode(entries, tap="observe")
+            assert ctx.tap is not None
             hidden = ctx.tap.hidden()
             assert hidden.shape == (3, 640)
             for out in range(3):

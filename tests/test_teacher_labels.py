@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from extractly.backends.openai import OpenAIBackend
+from extractly.backends.openai import Api, OpenAIBackend
 from extractly.cli_distill import EXIT_TEACHER_UNAVAILABLE
 from extractly.errors import TeacherUnavailableError
 from extractly.retry import RetryPolicy
@@ -47,8 +47,9 @@ def _answers(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def test_answer_key_server_answers_each_text_with_its_object_over_http(tmp_path: Path) -> None:
     rows = delivery_rows(3)
     with AnswerKeyServer(_answers(rows)) as server:
-        for api in ("chat", "completions"):
-            backend = OpenAIBackend(server.url, "answer-key", api=api)  # type: ignore[arg-type]
+        apis: tuple[Api, ...] = ("chat", "completions")
+        for api in apis:
+            backend = OpenAIBackend(server.url, "answer-key", api=api)
             with LabelFiles(tmp_path / api) as files:
                 texts = [Text(r["id"], r["text"]) for r in rows]
                 summary = label_texts(texts, backend, _spec(), files)

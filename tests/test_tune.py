@@ -272,10 +272,10 @@ def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from extractly.adapter_registry import file_sha256
     from extractly.constraint import compile_constraint
     from extractly.engine.llama import load_model
     from extractly.engine.tokenizer import tokenizer_for
+    from extractly.model_files import file_sha256
     from extractly.tune.dataset import encode, make_pair
     from extractly.tune.train import accumulate_batch, load_base
 
@@ -298,7 +298,9 @@ def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
     for micro in (5, 2):
         model.zero_grad(set_to_none=True)
         values.append(float(accumulate_batch(inner, batch, micro)))
-        grads.append([p.grad.clone() for p in model.parameters() if p.requires_grad])
+        chosen = [p.grad for p in model.parameters() if p.requires_grad]
+        assert all(g is not None for g in chosen)
+        grads.append([g.clone() for g in chosen if g is not None])
     assert values[0] == pytest.approx(values[1], rel=1e-5)
     for whole, split in zip(*grads, strict=True):
         assert torch.allclose(whole, split, rtol=1e-3, atol=1e-6)
