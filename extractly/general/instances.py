@@ -151,14 +151,14 @@ class _Sampler:
         what = str(node.get("title") or name)
         for key, sub in props.items():
             if key in required or (depth < SHALLOW and self.rng.random() >= self.absent):
-                out[key] = self.sample(sub, _qualified(key, what), depth + 1)
+                out[key] = self.sample(sub, vocab.qualified(key, what), depth + 1)
         for key in sorted(required - set(props)):
             out[key] = self._string(key, {})
         low = int(node.get("minProperties", 0))
         for key, sub in props.items():
             if len(out) >= low:
                 break
-            out.setdefault(key, self.sample(sub, _qualified(key, what), depth + 1))
+            out.setdefault(key, self.sample(sub, vocab.qualified(key, what), depth + 1))
         return out
 
     def _array(self, name: str, node: Mapping[str, Any], depth: int) -> list[Any]:
@@ -240,15 +240,6 @@ class _Sampler:
 
     def _null(self, name: str, node: Mapping[str, Any]) -> None:
         return None
-
-
-def _qualified(key: str, what: str) -> str:
-    """A bare ``name`` or ``title`` property named by what its object is (``name`` of a
-    ``Restaurant`` is a "Restaurant name", of ``customer`` a "customer name"), so that the
-    value is drawn for what it names; any other key as it is."""
-    if what and vocab.words_of(key) in (["name"], ["title"]):
-        return f"{what} {key}"
-    return key
 
 
 def _bounds(node: Mapping[str, Any], *, integer: bool) -> tuple[float, float]:

@@ -140,17 +140,16 @@ def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style
     if rng.random() < (0.2 if style == "values" else 0.6):  # a values line keeps schema order
         rng.shuffle(keys)
     what = str(schema.get("title") or "")
-    kinds = {key: _slot_kind(key, _typed(resolver, props[key], instance.get(key, _ABSENT)),
-                             what)
-             for key in props}
+    nodes = {key: _typed(resolver, props.get(key, {}), instance.get(key, _ABSENT))
+             for key in {**props, **instance}}
+    kinds = {key: _slot_kind(key, node, what) for key, node in nodes.items()}
     connected = style == "values" and rng.random() < 0.5
     written: dict[str, str] = {}
     parts: list[str] = []
     subject: str | None = None
     for key in keys:
-        value = instance[key]
-        node = resolver.node(props.get(key, {}), value)
-        kind = _identifiable(key, value, node, instance, props, resolver, kinds)
+        value, node = instance[key], nodes[key]
+        kind = _identifiable(key, value, instance, props, nodes, kinds)
         if kind == "number" and style != "values":  # "Expect 3." reads as nothing
             kind = None
         if kind and (style == "values" or rng.random() < UNLABELLED):
@@ -158,7 +157,8 @@ def _render_object(instance: Mapping[str, Any], schema: Mapping[str, Any], style
                 subject = _scalar(value, node, key, rng)
                 written[f"/{key}"] = subject
                 continue
-            form = _bare_value(value, node, key, f"/{key}", written, resolver, rng)
+            form = _bare_value(value, node, key, kind == "duration", f"/{key}", written,
+                               resolver, rng)
             if connected and kind in CONNECTORS:
                 form = rng.choice(CONNECTORS[kind]).format(form)
             parts.append(_bare(style, form, rng))
@@ -203,18 +203,19 @@ def _labelled(style: str, key: str, value: Any, node: Mapping[str, Any],
     return _state(style, label, form, plural, rng)
 
 
-def _identifiable(key: str, value: Any, node: Mapping[str, Any], instance: Mapping[str, Any],
-                  props: Mapping[str, Any], resolver: _Resolver,
+def _identifiable(key: str, value: Any, instance: Mapping[str, Any], props: Mapping[str, Any],
+                  nodes: Mapping[str, Mapping[str, Any]],
                   kinds: Mapping[str, str | None]) -> str | None:
     """How a reader could place ``value`` with no label, or None (a bare value that could
     belong to another field would teach guessing): ``"enum"`` for a string only this
     property's enum holds, ``"subject"`` for the object's one name or title property, else the
     value's content kind (``kinds[key]``, see ``_slot_kind``) when no other property of the
     schema has that kind."""
+    node = nodes[key]
     if isinstance(value, str) and value in (node.get("enum") or ()):
         if value.lower() in _ANSWERS:
             return None
-        others = (resolver.node(props.get(k, {}), v) for k, v in instance.items() if k != key)
+        others = (nodes[k] for k in instance if k != key)
         return None if any(value in (o.get("enum") or ()) for o in others) else "enum"
     if isinstance(value, str) and not value:
         return None
@@ -275,9 +276,7 @@ def _slot_kind(key: str, node: Mapping[str, Any], what: str) -> str | None:
         return "url"
     if fmt:
         return None
-    if what and words in (["name"], ["title"]):
-        key = f"{what} {key}"
-    return vocab.kind_of(key)
+    return vocab.kind_of(vocab.qualified(key, what))
 
 
 def _named(key: str) -> bool:
@@ -288,16 +287,16 @@ _ANSWERS = {"yes", "no", "true", "false", "none", "null", "n/a"}
 """Enum values that say nothing bare ("yes" alone does not say what is affirmed)."""
 
 
-def _bare_value(value: Any, node: Mapping[str, Any], key: str, pointer: str,
+def _bare_value(value: Any, node: Mapping[str, Any], key: str, duration: bool, pointer: str,
                 written: dict[str, str], resolver: _Resolver, rng: random.Random) -> str:
-    """``value`` written with no label: a duration keeps its unit (a bare 65 says nothing),
-    a list is written in prose."""
+    """``value`` written with no label: a duration (``_slot_kind``'s ``"duration"``) keeps its
+    unit (a bare 65 says nothing), a list is written in prose."""
     if isinstance(value, list):
-        forms = [_bare_value(v, resolver.node(_item_node(node, i), v), key, f"{pointer}/{i}",
-                             written, resolver, rng) for i, v in enumerate(value)]
+        forms = [_bare_value(v, resolver.node(_item_node(node, i), v), key, duration,
+                             f"{pointer}/{i}", written, resolver, rng)
+                 for i, v in enumerate(value)]
         return _listed(forms, rng)
-    if isinstance(value, int) and not isinstance(value, bool) and any(
-            w.startswith(("minute", "duration")) for w in vocab.words_of(key)):
+    if duration and isinstance(value, int) and not isinstance(value, bool):
         form = _integer(value, key, rng)
         if form == str(value) or form in NUMBER_WORDS:
             form = f"{form} minutes" if rng.random() < 0.7 else f"{form} min"

@@ -111,6 +111,15 @@ def words_of(name: str) -> list[str]:
     return [w.lower() for w in re.split(r"[\s_\-./]+", spaced) if w]
 
 
+def qualified(key: str, what: str) -> str:
+    """A bare ``name`` or ``title`` property named by what its object is (``name`` of a
+    ``Restaurant`` is a "Restaurant name", of ``customer`` a "customer name"), so that the
+    value is drawn for what it names; any other key as it is."""
+    if what and words_of(key) in (["name"], ["title"]):
+        return f"{what} {key}"
+    return key
+
+
 def kind_of(name: str) -> str:
     """Which word list a string property called ``name`` draws from (``"phrase"``: none
     fits, a short phrase of generic words)."""
