@@ -12,7 +12,7 @@ import pytest
 from benchmarks.datasets import data_dir
 from examples.podcast import SHOW_NOTES
 from extractly.general.leakage import near_copies
-from extractly.general.mix import Mix, Source, combine, labelled_sets, synthetic
+from extractly.general.mix import Mix, Source, combine, labelled_sets, spans, synthetic
 from extractly.general.train import GeneralConfig, LeakError, train_general
 
 SHARED = data_dir()
@@ -107,7 +107,8 @@ def test_training_refuses_a_mix_that_holds_a_demo_text(tmp_path: Path) -> None:
                     reason=f"shared data not found under {SHARED} (set $EXTRACTLY_DATA)")
 def test_the_recipe_mix_holds_no_demo_text_nor_a_near_copy() -> None:
     mix = combine(labelled_sets(SHARED, ["snips", "e2e", "usaddress"], per_set=None),
-                  synthetic(SHARED / "jsonschemabench/maskbench_subset.jsonl", per_schema=3))
+                  synthetic(SHARED / "jsonschemabench/maskbench_subset.jsonl", per_schema=3),
+                  spans(SHARED / "jsonschemabench/maskbench_subset.jsonl", pairs=1200))
     texts = [text for source in mix.sources for text, _ in source.pairs]
     assert len(texts) > 10_000
     assert near_copies(texts, SHOW_NOTES) == []

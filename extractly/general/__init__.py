@@ -1,8 +1,9 @@
 """Material for the general extraction adapter (schema + text -> JSON on any schema).
 
-So far: synthetic training pairs from real schemas (``synth_pairs``): ``instances`` draws valid
-objects with realistic values, ``render`` writes them out as varied text. The adapter itself,
-its training recipe and its evaluation on left-out data sets are not built yet.
+Training material: synthetic pairs from real schemas (``synth_pairs``: ``instances`` draws valid
+objects with realistic values, ``render`` writes them out as varied text), span records
+(``spans``: one short line over a flat schema of many nullable strings), and the labelled sets'
+train splits, put together by ``mix``; ``train`` runs the recipe.
 """
 
 from .instances import UnsupportedSchemaError, sample_instance

@@ -114,3 +114,31 @@ def combine(*mixes: Mix) -> Mix:
         out.skipped += m.skipped
         out.left_out = tuple(sorted(set(out.left_out) | set(m.left_out)))
     return out
+
+
+SPAN_SHARES = {"address": 0.35, "person": 0.1, "when": 0.1, "commands": 0.45}
+"""How ``spans`` divides its pairs between the compounds and the commands."""
+
+
+def spans(schema_file: Path, *, pairs: int, per_schema: int = 3, seed: int = 0,
+          origin: str = "", license_: str = "") -> Mix:
+    """About ``pairs`` span records (``spans``): one-line texts over flat schemas of many
+    nullable string fields, ``per_schema`` lines a schema. Compounds come from the package's
+    word lists; commands take their field names from the schemas in ``schema_file``."""
+    from . import spans as span_records
+
+    mix = Mix()
+    schemas = {kind: max(1, round(pairs * share / per_schema))
+               for kind, share in SPAN_SHARES.items()}
+    own = "extractly.general.spans (generated from the package's word lists)"
+    for kind in span_records.COMPOUNDS:
+        for i, (schema, made) in enumerate(span_records.compound_pairs(
+                kind, schemas[kind], per_schema, seed=seed)):
+            mix.sources.append(Source(f"spans/{kind}-{i}", schema, tuple(made), own,
+                                      "Apache-2.0"))
+    groups = span_records.usable_names(schema_file)
+    for i, (schema, made) in enumerate(span_records.command_pairs(
+            groups, schemas["commands"], per_schema, seed=seed)):
+        mix.sources.append(Source(f"spans/command-{i}", schema, tuple(made),
+                                  f"field names from {origin or schema_file}", license_))
+    return mix

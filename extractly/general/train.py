@@ -4,7 +4,7 @@ gets a model that has learned the task (schema + text -> JSON).
 
     python -m extractly.general.train --data ../shared/data --sets snips,e2e,usaddress \\
         --leave-out e2e --synthetic ../shared/data/jsonschemabench/maskbench_subset.jsonl \\
-        -o general-adapter [--per-set 600 --per-schema 3 --epochs 1 --budget 3h]
+        -o general-adapter [--per-set 600 --per-schema 2 --spans 1200 --epochs 1 --budget 3h]
 
 Each source's pairs are encoded exactly as a schema-specific tune encodes them (the target is
 what the constrained decoder writes; loss only where the decoder chooses), but behind that
@@ -43,7 +43,7 @@ from ..tune.config import Progress, TuneConfig, stderr_progress
 from ..tune.dataset import Encoded, encode, make_pair
 from ..tune.plan import Schedule
 from .leakage import near_copies
-from .mix import Mix, combine, labelled_sets, synthetic
+from .mix import Mix, combine, labelled_sets, spans, synthetic
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--synthetic-origin", default="guidance-ai/jsonschemabench@ba103c7")
     ap.add_argument("--synthetic-license", default="MIT")
     ap.add_argument("--per-schema", type=int, default=3)
+    ap.add_argument("--spans", type=int, default=0,
+                    help="span records to add (one-line texts over flat nullable-string "
+                         "schemas; needs --synthetic for the commands' field names)")
     ap.add_argument("--epochs", type=int, default=GeneralConfig.epochs)
     ap.add_argument("--learning-rate", type=float, default=GeneralConfig.learning_rate)
     ap.add_argument("--budget", type=_seconds, default=None, help="e.g. 3h, 90m")
@@ -214,6 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.synthetic:
         mixes.append(synthetic(args.synthetic, per_schema=args.per_schema, seed=args.seed,
                                origin=args.synthetic_origin, license_=args.synthetic_license))
+        if args.spans:
+            mixes.append(spans(args.synthetic, pairs=args.spans, seed=args.seed,
+                               origin=args.synthetic_origin, license_=args.synthetic_license))
+    elif args.spans:
+        ap.error("--spans takes its commands' field names from --synthetic; give it")
     if not mixes:
         ap.error("give --data with --sets, or --synthetic, or both")
     config = GeneralConfig(epochs=args.epochs, learning_rate=args.learning_rate,
