@@ -85,6 +85,13 @@ def add_tune_flags(parser: argparse.ArgumentParser) -> None:
     verbatim.add_argument("--no-verbatim", dest="verbatim", action="store_const", const=False,
                           help="copy no field")
     parser.add_argument(
+        "--start-from",
+        metavar="ADAPTER",
+        default=None,
+        help="adapter.gguf to start from instead of a fresh LoRA (a general adapter: the tune "
+        "keeps its rank and its prompt, instructions and field list before the text)",
+    )
+    parser.add_argument(
         "--precision",
         choices=["auto", "bf16", "fp32"],
         default=TuneDefaults.precision,
@@ -111,6 +118,7 @@ def tune_config_from_args(args: argparse.Namespace) -> TuneDefaults:
         synthetic_values=args.synthetic_values,
         swap_enums=args.swap_enums,
         verbatim=args.verbatim,
+        start_from=args.start_from,
     )
 
 

@@ -16,13 +16,13 @@ import resource
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ..adapter_registry import make_manifest, register
+from ..adapter_registry import MANIFEST_FILE, make_manifest, register
 from ..constraint import compile_constraint
 from ..engine.tokenizer import tokenizer_for
 from ..errors import ExtractlyError, SchemaError, TuneDataError
@@ -39,6 +39,7 @@ from .export import write_adapter
 from .plan import TunePlan, plan_tune
 from .profile import DataProfile, drop_duplicates, profile_pairs
 from .split import split
+from .start import GENERAL_PROMPT_TEMPLATE, starting_adapter
 
 if TYPE_CHECKING:
     from ..evaluation import EvalReport
@@ -145,6 +146,14 @@ def tune(
         for line in plan.summary():
             progress(line)
     model_path = resolve_model_path(model)
+    base_sha = file_sha256(model_path)
+    start = starting_adapter(config.start_from, base_sha)
+    if start is not None:
+        config = replace(config, rank=start.stored.rank, alpha=int(start.stored.alpha))
+        if progress is not None:
+            progress(f"tune: starting from {config.start_from} (rank {config.rank}, alpha "
+                     f"{config.alpha}, prompt {start.prompt_name or 'text only'})")
+    prompt = start.prompt(spec) if start is not None else None
     llama = load_model(model_path)
     tokenizer = tokenizer_for(llama)
     constraint = compile_constraint(
@@ -155,9 +164,8 @@ def tune(
         fields=plan.synthetic_fields, enums=plan.swap_enums,
     )
     bos = llama.bos if llama.add_bos else None
-    encoded = encode(trained, spec, llama.tokenize, bos, constraint, tokenizer)
-    encoded_val = encode(found.held_out, spec, llama.tokenize, bos, constraint, tokenizer)
-    base_sha = file_sha256(model_path)
+    encoded = encode(trained, spec, llama.tokenize, bos, constraint, tokenizer, prompt)
+    encoded_val = encode(found.held_out, spec, llama.tokenize, bos, constraint, tokenizer, prompt)
     budget = plan.schedule.budget_seconds
     reserve = _report_seconds(len(found.held_out)) if config.held_out_report else 0.0
     deadline = None if budget is None else started + budget - reserve - EXPORT_SECONDS
@@ -167,7 +175,7 @@ def tune(
         base = load_base(model_path, base_sha)
         outcome = train_lora(
             base, encoded, encoded_val, config, plan.schedule, deadline=deadline,
-            progress=progress,
+            progress=progress, initial=None if start is None else start.stored.tensors,
         )
     del base
     info = {
@@ -175,19 +183,24 @@ def tune(
         "data_sha256": data_hash(found.pairs),
         "pairs": len(found.pairs),
         "verbatim": list(plan.verbatim),
-        "prompt_template": PROMPT_TEMPLATE,
+        "prompt_template": PROMPT_TEMPLATE if start is None or not start.prompt_name
+        else GENERAL_PROMPT_TEMPLATE,
+        **({} if start is None else start.record()),
         "data_profile": found.profile.to_json(),
         "plan": plan.to_json(),
         "metrics": outcome.metrics,
     }
     out = Path(out_dir) if out_dir is not None else Path(train_path).with_suffix(".adapter")
     out.mkdir(parents=True, exist_ok=True)
-    adapter = write_adapter(
-        out / "adapter.gguf",
-        outcome.lora,
-        alpha=config.alpha,
-        metadata={"schema_fingerprint": spec.fingerprint, "base_model_sha256": base_sha},
-    )
+    metadata = {"schema_fingerprint": spec.fingerprint, "base_model_sha256": base_sha}
+    if start is not None and start.prompt_name:
+        metadata["prompt"] = start.prompt_name
+    adapter = write_adapter(out / "adapter.gguf", outcome.lora, alpha=config.alpha,
+                            metadata=metadata)
+    # the manifest beside the adapter says which prompt it takes; the held-out extraction
+    # below reads it, so it is written now and again once the report is in
+    (out / MANIFEST_FILE).write_text(json.dumps(make_manifest(spec, base_sha, info), indent=2,
+                                                ensure_ascii=False))
     held_out = None
     if config.held_out_report and found.held_out:
         try:
@@ -209,7 +222,7 @@ def tune(
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     manifest = make_manifest(spec, base_sha, info)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     registered = register(spec, model_path, adapter, info) if register_adapter else None
     return TuneResult(adapter=adapter, registered=registered, manifest=manifest,
                       held_out=held_out)

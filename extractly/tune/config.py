@@ -62,6 +62,11 @@ class TuneConfig:
     using the adapter copy those fields too (the manifest lists them)."""
     held_out_report: bool = True
     """Extract the held-out slice with the new adapter and report per-field F1."""
+    start_from: str | None = None
+    """An adapter GGUF to start the LoRA from (a general adapter, ``extractly.general``) instead
+    of PEFT's zero initialization. Its rank and alpha replace ``rank`` and ``alpha``, and the
+    tune trains and serves with its prompt (a general adapter's: instructions and field list
+    before the text)."""
 
 
 Progress = Callable[[str], None]

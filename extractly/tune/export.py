@@ -1,4 +1,5 @@
-"""Write a PEFT LoRA as a llama.cpp LoRA adapter GGUF. Needs only ``gguf`` and numpy.
+"""Write a PEFT LoRA as a llama.cpp LoRA adapter GGUF, and read one back (a tune that starts
+from an existing adapter). Needs only ``gguf`` and numpy.
 
 llama.cpp (``src/llama-adapter.cpp``) reads ``general.type = adapter``, ``adapter.type = lora``
 and ``adapter.lora.alpha``, then pairs tensors named ``<base tensor>.lora_a`` / ``.lora_b``.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +74,44 @@ def write_adapter(
     writer.close()
     tmp.replace(path)  # a crash never leaves a half-written adapter under the final name
     return path
+
+
+@dataclass(frozen=True)
+class StoredAdapter:
+    tensors: dict[str, npt.NDArray[np.float32]]
+    """GGUF tensor name (``blk.3.attn_q.weight.lora_a``) -> array, in PEFT's shape."""
+    alpha: float
+    metadata: dict[str, str]
+    """The ``extractly.*`` keys ``write_adapter`` stored, without the prefix."""
+
+    @property
+    def rank(self) -> int:
+        return min(int(a.shape[0]) for n, a in self.tensors.items() if n.endswith(".lora_a"))
+
+
+def read_adapter(path: Path) -> StoredAdapter:
+    """An adapter GGUF as ``write_adapter`` wrote it; ``ValueError`` naming what is wrong for a
+    file that is not a LoRA adapter."""
+    import gguf
+
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable GGUF file ({exc})") from None
+
+    def field(name: str) -> object:
+        found = reader.fields.get(name)
+        return None if found is None else found.contents()
+
+    if field("general.type") != "adapter" or field("adapter.type") != "lora":
+        raise ValueError(f"{path}: not a LoRA adapter GGUF (general.type "
+                         f"{field('general.type')!r}, adapter.type {field('adapter.type')!r})")
+    alpha = field("adapter.lora.alpha")
+    if not isinstance(alpha, (int, float)):
+        raise ValueError(f"{path}: no adapter.lora.alpha")
+    tensors = {t.name: np.array(t.data, dtype=np.float32) for t in reader.tensors}
+    if not any(n.endswith(".lora_a") for n in tensors):
+        raise ValueError(f"{path}: holds no LoRA tensors")
+    metadata = {name.removeprefix("extractly."): str(field(name)) for name in reader.fields
+                if name.startswith("extractly.")}
+    return StoredAdapter(tensors, float(alpha), metadata)

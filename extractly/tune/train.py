@@ -27,7 +27,7 @@ import copy
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,7 @@ def train_lora(
     *,
     deadline: float | None = None,
     progress: Progress | None = stderr_progress,
+    initial: Mapping[str, npt.NDArray[np.float32]] | None = None,
 ) -> TrainOutcome:
     """Train a LoRA on ``train``, validating on ``val`` every ``schedule.eval_every`` steps.
     ``deadline`` (``time.monotonic()``): once step times are known the schedule is shortened so
@@ -115,9 +116,11 @@ def train_lora(
     run early. The held-out slice is small (30 pairs for 300) and its loss jumps 2x between
     passes, so in a finished run its best checkpoint is mostly noise taken at a high learning
     rate: on SNIPS SearchScreeningEvent (100 test documents) keeping step 68 of 102 gave 0.915
-    slot F1, keeping step 102 gave 0.920."""
+    slot F1, keeping step 102 gave 0.920.
+
+    ``initial``: LoRA weights to begin from instead of PEFT's initialization (GGUF tensor names,
+    ``export.read_adapter``); every LoRA tensor of the model must be in it, in its shape."""
     import torch
-    from peft import LoraConfig, get_peft_model
 
     threads = thread_count(config.threads or None)
     torch.set_num_threads(threads)
@@ -126,15 +129,7 @@ def train_lora(
 
     train = [_clip(e, config.max_seq_len) for e in train]
     val = [_clip(e, config.max_seq_len) for e in val]
-    lora_config = LoraConfig(
-        r=config.rank,
-        lora_alpha=int(config.alpha),
-        lora_dropout=0.0,
-        target_modules=list(config.target_modules),
-        bias="none",
-    )
-    base = base.to(base_dtype(config.precision))
-    model = get_peft_model(base, lora_config)  # LoRA matrices stay float32 (peft's default)
+    model = _peft_model(base, config, initial)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=schedule.learning_rate, weight_decay=0.0)
@@ -493,6 +488,46 @@ def _evaluate(model: Any, data: Sequence[Encoded], batch_size: int) -> float:
             total += float(loss) * n
             count += n
     return total / max(1, count)
+
+
+def _peft_model(base: Any, config: TuneConfig,
+                initial: Mapping[str, npt.NDArray[np.float32]] | None) -> Any:
+    from peft import LoraConfig, get_peft_model
+
+    lora_config = LoraConfig(
+        r=config.rank,
+        lora_alpha=int(config.alpha),
+        lora_dropout=0.0,
+        target_modules=list(config.target_modules),
+        bias="none",
+    )
+    base = base.to(base_dtype(config.precision))
+    model = get_peft_model(base, lora_config)  # LoRA matrices stay float32 (peft's default)
+    if initial is not None:
+        load_lora(model, initial)
+    return model
+
+
+def load_lora(model: Any, tensors: Mapping[str, npt.NDArray[np.float32]]) -> None:
+    """Set ``model``'s LoRA matrices to ``tensors`` (GGUF names); ``ValueError`` when the two
+    do not hold the same matrices in the same shapes (another rank or other target modules)."""
+    import torch
+
+    from .export import gguf_name
+
+    params = {gguf_name(n): p for n, p in model.named_parameters() if "lora_" in n}
+    missing, extra = sorted(set(params) - set(tensors)), sorted(set(tensors) - set(params))
+    if missing or extra:
+        raise ValueError(f"the starting adapter does not match this tune's LoRA: "
+                         f"{len(missing)} matrices missing (e.g. {missing[:1]}), {len(extra)} "
+                         f"not trained here (e.g. {extra[:1]})")
+    with torch.no_grad():
+        for name, param in params.items():
+            value = tensors[name]
+            if tuple(value.shape) != tuple(param.shape):
+                raise ValueError(f"the starting adapter's {name} is {tuple(value.shape)}, this "
+                                 f"tune's is {tuple(param.shape)} (another rank?)")
+            param.copy_(torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)))
 
 
 def _lora_state(model: Any) -> dict[str, npt.NDArray[np.float32]]:

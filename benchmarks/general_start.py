@@ -1,0 +1,131 @@
+"""Labels a schema tune needs when it starts from the general adapter (issue 21, acceptance 3):
+tunes from the base model with ``--from-base`` labels (300) against tunes started from the
+general adapter (``TuneConfig.start_from``) with fewer labels, scored on the test split.
+
+    python benchmarks/general_start.py --adapter DIR/adapter.gguf --sets snips \\
+        --schemas GetWeather [--from-base 300] [--from-general 25,50,100] [--test 100] \\
+        [--source usaddress=usaddress-test]
+
+For each schema, in this process and one after the other: the labels are the first N of one
+seeded shuffle of the train split (so the 50 include the 25); every tune uses the settings
+chosen from its data (``extractly tune``'s defaults, budget included), and every adapter is
+scored on the same test records as ``benchmarks/accuracy.py`` scores (slot micro F1, field
+accuracy). The general adapter itself (zero labels) is scored beside them. The adapter must
+have been trained without the set (its manifest lists it as left out); the benchmark refuses
+it otherwise. Tunes go to a temporary folder, nothing is registered. Writes
+``benchmarks/results/general_start.json`` after every tune, so a killed run keeps its rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks.accuracy import score
+from benchmarks.datasets import Record, load_schemas, load_split
+from extractly import Extractor
+from extractly.tune import TuneConfig, tune
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--adapter", type=Path, required=True, help="the general adapter.gguf")
+    ap.add_argument("--sets", default="snips")
+    ap.add_argument("--schemas", default="", help="only these schema names (comma-separated)")
+    ap.add_argument("--from-base", type=int, default=300, help="labels of the base tune")
+    ap.add_argument("--from-general", default="25,50,100",
+                    help="label counts of the tunes started from the general adapter")
+    ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
+    ap.add_argument("--source", default="",
+                    help="score only this source file of a set, e.g. usaddress=usaddress-test")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="benchmarks/results/general_start.json")
+    args = ap.parse_args(argv)
+    manifest = json.loads(args.adapter.with_name("manifest.json").read_text())
+    left_out = set(manifest.get("mix", {}).get("left_out", []))
+    sets = [s for s in args.sets.split(",") if s]
+    seen = [s for s in sets if s not in left_out]
+    if seen:
+        ap.error(f"the adapter was trained on {', '.join(seen)} (left out: "
+                 f"{sorted(left_out) or 'nothing'}); a fair start needs a left-out set")
+    only = set(filter(None, args.schemas.split(",")))
+    source = dict(part.split("=", 1) for part in args.source.split(",") if "=" in part)
+    sizes = [int(n) for n in args.from_general.split(",") if n]
+    work = Path(tempfile.mkdtemp(prefix="extractly-general-start-"))
+    rows: list[dict[str, Any]] = []
+    for dataset in sets:
+        train, test = load_split("train", dataset), load_split("test", dataset)
+        for name, schema in load_schemas(dataset).items():
+            if only and name not in only:
+                continue
+            pool = [r for r in train if r.schema == name]
+            random.Random(f"{args.seed}:{name}").shuffle(pool)
+            records = [r for r in test if r.schema == name
+                       and (dataset not in source or r.source == source[dataset])][: args.test]
+            row: dict[str, Any] = {"set": dataset, "schema": name, "test": len(records),
+                                   "points": []}
+            with Extractor(schema, adapter=args.adapter) as ex:
+                zero, _ = score(ex, records, schema)
+            row["points"].append({"start": "general", "labels": 0} | zero.summary())
+            plan = [("base", args.from_base), *(("general", n) for n in sizes)]
+            for start, labels in plan:
+                row["points"].append(_tune_and_score(
+                    schema, name, pool[:labels], records, start, args.adapter, work))
+                _write(Path(args.out), [*rows, row])
+            rows.append(row)
+            _print(row)
+    _write(Path(args.out), rows)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _tune_and_score(schema: dict[str, Any], name: str, labelled: Sequence[Record],
+                    records: Sequence[Record], start: str, general: Path,
+                    work: Path) -> dict[str, Any]:
+    folder = work / f"{name}-{start}-{len(labelled)}"
+    folder.mkdir(parents=True)
+    data = folder / "train.jsonl"
+    data.write_text("".join(json.dumps({"text": r.text, "output": r.gold}) + "\n"
+                            for r in labelled))
+    config = TuneConfig(start_from=str(general) if start == "general" else None)
+    started = time.monotonic()
+    result = tune(schema, data, out_dir=folder / "out", config=config, register_adapter=False,
+                  progress=None)
+    seconds = time.monotonic() - started
+    with Extractor(schema, adapter=result.adapter) as ex:
+        tuned, _ = score(ex, records, schema)
+    point = {"start": start, "labels": len(labelled), "tune_seconds": round(seconds, 1),
+             "steps": result.manifest["metrics"]["steps"]} | tuned.summary()
+    print(f"{name} from {start} with {len(labelled)} labels: slot F1 "
+          f"{point['slot_f1']:.3f} ({seconds:.0f} s tune)", file=sys.stderr, flush=True)
+    return point
+
+
+def _write(out: Path, rows: list[dict[str, Any]]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"benchmark": "general_start", "rows": rows}, indent=1))
+    tmp.replace(out)
+
+
+def _print(row: dict[str, Any]) -> None:
+    print(f"\n{row['set']}/{row['schema']} ({row['test']} test records)")
+    print(f"  {'start':<8} {'labels':>6} {'slot F1':>8} {'field acc':>9} {'tune s':>7}")
+    for p in row["points"]:
+        print(f"  {p['start']:<8} {p['labels']:>6} {p['slot_f1']:>8.3f} "
+              f"{p.get('field_accuracy', float('nan')):>9.3f} {p.get('tune_seconds', 0):>7.0f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
