@@ -35,8 +35,38 @@ if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from benchmarks.accuracy import DEFAULT_TEST, N_SHOTS, parse_counts, score, spread
-from benchmarks.datasets import load_schemas, load_split, pick_examples
+from benchmarks.datasets import Record, load_schemas, load_split, pick_examples
 from extractly import Extractor
+
+
+def left_out_sets(ap: argparse.ArgumentParser, manifest: dict[str, Any],
+                  sets: str) -> list[str]:
+    """The comma-separated ``sets``; ``ap.error`` when the adapter's ``manifest`` does not list
+    each as left out of its training (a score there could come from training data)."""
+    left_out = set(manifest.get("mix", {}).get("left_out", []))
+    chosen = [s for s in sets.split(",") if s]
+    seen = [s for s in chosen if s not in left_out]
+    if seen:
+        ap.error(f"the adapter was trained on {', '.join(seen)} (left out: "
+                 f"{sorted(left_out) or 'nothing'}); a zero-shot score needs a left-out set")
+    return chosen
+
+
+def parse_sources(text: str) -> dict[str, str]:
+    """``--source`` (``SET=FILE,...``) as set -> source file."""
+    return dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+
+
+def scored_records(ap: argparse.ArgumentParser, dataset: str,
+                   only: dict[str, str]) -> list[Record]:
+    """``dataset``'s test split, only the records of its ``only`` source file if one is
+    given; ``ap.error`` when that leaves none."""
+    test = load_split("test", dataset)
+    if dataset in only:
+        test = [r for r in test if r.source == only[dataset]]
+        if not test:
+            ap.error(f"{dataset} has no test records from {only[dataset]!r}")
+    return test
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,21 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", default="benchmarks/results/general_adapter.json")
     args = ap.parse_args(argv)
     manifest = json.loads(args.adapter.with_name("manifest.json").read_text())
-    left_out = set(manifest.get("mix", {}).get("left_out", []))
-    sets = [s for s in args.sets.split(",") if s]
-    seen = [s for s in sets if s not in left_out]
-    if seen:
-        ap.error(f"the adapter was trained on {', '.join(seen)} (left out: "
-                 f"{sorted(left_out) or 'nothing'}); a zero-shot score needs a left-out set")
+    sets = left_out_sets(ap, manifest, args.sets)
     counts = parse_counts(args.test, DEFAULT_TEST)
-    only = dict(part.split("=", 1) for part in args.source.split(",") if "=" in part)
+    only = parse_sources(args.source)
     rows: list[dict[str, Any]] = []
     for dataset in sets:
-        train, test = load_split("train", dataset), load_split("test", dataset)
-        if dataset in only:
-            test = [r for r in test if r.source == only[dataset]]
-            if not test:
-                ap.error(f"{dataset} has no test records from {only[dataset]!r}")
+        train = load_split("train", dataset)
+        test = scored_records(ap, dataset, only)
         for name, schema in load_schemas(dataset).items():
             records = spread([r for r in test if r.schema == name], counts[dataset])
             shots = pick_examples([r for r in train if r.schema == name], name, N_SHOTS)
@@ -73,9 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 base, _ = score(ex, records, schema)
             with Extractor(schema, adapter=args.adapter) as ex:
                 general, _ = score(ex, records, schema)
-            row = {"set": dataset, "schema": name, "test": len(records),
-                   "source": only.get(dataset, "all"),
-                   "base_few_shot": base.summary(), "general_zero_shot": general.summary()}
+            row: dict[str, Any] = {
+                "set": dataset, "schema": name, "test": len(records),
+                "source": only.get(dataset, "all"),
+                "base_few_shot": base.summary(), "general_zero_shot": general.summary()}
             rows.append(row)
             b, g = row["base_few_shot"], row["general_zero_shot"]
             print(f"{dataset}/{name:<24} F1 base {b['slot_f1']:.3f}  general {g['slot_f1']:.3f}"

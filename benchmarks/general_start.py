@@ -33,6 +33,7 @@ if __package__ in (None, ""):
 
 from benchmarks.accuracy import score
 from benchmarks.datasets import Record, load_schemas, load_split
+from benchmarks.general_adapter import left_out_sets, parse_sources, scored_records
 from extractly import Extractor
 from extractly.tune import TuneConfig, tune
 
@@ -53,26 +54,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", default="benchmarks/results/general_start.json")
     args = ap.parse_args(argv)
     manifest = json.loads(args.adapter.with_name("manifest.json").read_text())
-    left_out = set(manifest.get("mix", {}).get("left_out", []))
-    sets = [s for s in args.sets.split(",") if s]
-    seen = [s for s in sets if s not in left_out]
-    if seen:
-        ap.error(f"the adapter was trained on {', '.join(seen)} (left out: "
-                 f"{sorted(left_out) or 'nothing'}); a fair start needs a left-out set")
+    sets = left_out_sets(ap, manifest, args.sets)
     only = set(filter(None, args.schemas.split(",")))
-    source = dict(part.split("=", 1) for part in args.source.split(",") if "=" in part)
+    source = parse_sources(args.source)
     sizes = [int(n) for n in args.from_general.split(",") if n]
     work = Path(tempfile.mkdtemp(prefix="extractly-general-start-"))
     rows: list[dict[str, Any]] = []
     for dataset in sets:
-        train, test = load_split("train", dataset), load_split("test", dataset)
+        train, test = load_split("train", dataset), scored_records(ap, dataset, source)
         for name, schema in load_schemas(dataset).items():
             if only and name not in only:
                 continue
             pool = [r for r in train if r.schema == name]
             random.Random(f"{args.seed}:{name}").shuffle(pool)
-            records = [r for r in test if r.schema == name
-                       and (dataset not in source or r.source == source[dataset])][: args.test]
+            records = [r for r in test if r.schema == name][: args.test]
             row: dict[str, Any] = {"set": dataset, "schema": name, "test": len(records),
                                    "points": []}
             with Extractor(schema, adapter=args.adapter) as ex:
