@@ -3,7 +3,7 @@ tunes from the base model with ``--from-base`` labels (300) against tunes starte
 general adapter (``TuneConfig.start_from``) with fewer labels, scored on the test split.
 
     python benchmarks/general_start.py --adapter DIR/adapter.gguf --sets snips \\
-        --schemas GetWeather [--from-base 300] [--from-general 25,50,100] [--test 100] \\
+        --schemas GetWeather [--from-base 300,100] [--from-general 25,50,100] [--test 100] \\
         [--source usaddress=usaddress-test]
 
 For each schema, in this process and one after the other: the labels are the first N of one
@@ -44,7 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--adapter", type=Path, required=True, help="the general adapter.gguf")
     ap.add_argument("--sets", default="snips")
     ap.add_argument("--schemas", default="", help="only these schema names (comma-separated)")
-    ap.add_argument("--from-base", type=int, default=300, help="labels of the base tune")
+    ap.add_argument("--from-base", default="300",
+                    help="label counts of the tunes started from the base model (300; add "
+                         "100 for the control at the general tunes' size)")
     ap.add_argument("--from-general", default="25,50,100",
                     help="label counts of the tunes started from the general adapter")
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
@@ -57,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sets = left_out_sets(ap, manifest, args.sets)
     only = set(filter(None, args.schemas.split(",")))
     source = parse_sources(args.source)
+    base_sizes = [int(n) for n in args.from_base.split(",") if n]
     sizes = [int(n) for n in args.from_general.split(",") if n]
     work = Path(tempfile.mkdtemp(prefix="extractly-general-start-"))
     rows: list[dict[str, Any]] = []
@@ -73,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with Extractor(schema, adapter=args.adapter) as ex:
                 zero, _ = score(ex, records, schema)
             row["points"].append({"start": "general", "labels": 0} | zero.summary())
-            plan = [("base", args.from_base), *(("general", n) for n in sizes)]
+            plan = [*(("base", n) for n in base_sizes), *(("general", n) for n in sizes)]
             for start, labels in plan:
                 row["points"].append(_tune_and_score(
                     schema, name, pool[:labels], records, start, args.adapter, work))
