@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -14,7 +15,15 @@ import pytest
 from benchmarks.datasets import data_dir
 from extractly.general import vocab
 from extractly.general.mix import spans
-from extractly.general.spans import ADDRESS, COMPOUNDS, command_pairs, compound_pairs, usable_names
+from extractly.general.spans import (
+    ADDRESS,
+    COMPOUNDS,
+    PHRASED,
+    command_pairs,
+    compound_pairs,
+    phrased_pairs,
+    usable_names,
+)
 from extractly.general.train import main as train_main
 
 BENCH = data_dir() / "jsonschemabench/maskbench_subset.jsonl"
@@ -27,7 +36,7 @@ def test_every_field_is_in_the_output_and_every_value_is_in_the_text() -> None:
     mix = spans(BENCH, pairs=600, seed=3)
     assert 590 <= mix.record()["pairs"] <= 600
     kinds = {s.name.split("/")[1].split("-")[0] for s in mix.sources}
-    assert kinds == {*COMPOUNDS, "command"}
+    assert kinds == {*COMPOUNDS, *PHRASED, "command"}
     stated = fields = 0
     for source in mix.sources:
         validator = jsonschema.Draft202012Validator(source.schema)
@@ -64,6 +73,42 @@ def test_an_address_line_writes_its_parts_in_order_and_a_unit_number_follows_its
             assert (unit_type is None) == (unit is None), text
             seen += 1
     assert seen >= 100
+
+
+def _slot_fields(schema: dict[str, Any], kind: str) -> dict[str, str]:
+    """Which field of a phrased compound's schema holds each slot it has."""
+    fields = {}
+    for slot, part in PHRASED[kind].parts.items():
+        names = {re.sub(r"[\s_]", "", n.lower()) for n in part.names}
+        for field in schema["properties"]:
+            if field.lower().replace("_", "") in names:
+                fields[slot] = field
+    return fields
+
+
+def test_a_works_type_word_sits_beside_its_name_and_a_scores_scale_follows_it() -> None:
+    beside = scaled = 0
+    for schema, pairs in phrased_pairs("work", 60, 3, seed=2):
+        slot = _slot_fields(schema, "work")
+        for text, output in pairs:
+            name, kind = output.get(slot.get("name", "")), output.get(slot.get("type", ""))
+            if name is None or kind is None:
+                continue
+            at_name, at_kind = text.find(name), text.find(kind)
+            gap = (text[at_kind + len(kind): at_name] if at_kind < at_name
+                   else text[at_name + len(name): at_kind])
+            assert gap in (" ", " called ", " named ", " titled ", ", ", ", the "), text
+            beside += 1
+    for schema, pairs in phrased_pairs("score", 60, 3, seed=2):
+        slot = _slot_fields(schema, "score")
+        for text, output in pairs:
+            value, top = output.get(slot.get("value", "")), output.get(slot.get("max", ""))
+            if value is None or top is None:
+                continue
+            assert re.search(rf"{re.escape(value)}( \w+)? ?(out of|/|of) ?{re.escape(top)}\b",
+                             text), text
+            scaled += 1
+    assert beside > 30 and scaled > 20
 
 
 @needs_bench

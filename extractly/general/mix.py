@@ -116,7 +116,8 @@ def combine(*mixes: Mix) -> Mix:
     return out
 
 
-SPAN_SHARES = {"address": 0.35, "person": 0.1, "when": 0.1, "commands": 0.45}
+SPAN_SHARES = {"address": 0.33, "person": 0.08, "when": 0.08, "work": 0.08, "score": 0.06,
+               "commands": 0.37}
 """How ``spans`` divides its pairs between the compounds and the commands."""
 
 
@@ -133,6 +134,11 @@ def spans(schema_file: Path, *, pairs: int, per_schema: int = 3, seed: int = 0,
     own = "extractly.general.spans (generated from the package's word lists)"
     for kind in span_records.COMPOUNDS:
         for i, (schema, made) in enumerate(span_records.compound_pairs(
+                kind, schemas[kind], per_schema, seed=seed)):
+            mix.sources.append(Source(f"spans/{kind}-{i}", schema, tuple(made), own,
+                                      "Apache-2.0"))
+    for kind in span_records.PHRASED:
+        for i, (schema, made) in enumerate(span_records.phrased_pairs(
                 kind, schemas[kind], per_schema, seed=seed)):
             mix.sources.append(Source(f"spans/{kind}-{i}", schema, tuple(made), own,
                                       "Apache-2.0"))

@@ -11,6 +11,10 @@ looks like and by the words around it. Two kinds of line:
   address, a person's full name, a date with its weekday and time); the schema names each part
   (a field name drawn from a few synonyms, in snake, camel or Pascal case) and adds related
   parts the line does not have (a country, a building, a county: null);
+- **phrased compounds** (``PHRASED``): a value whose parts are told apart by the words around
+  them rather than by their order: a work and the type word that says what it is ("the song
+  X", "X album", "a film called X"), a score with its scale and unit ("four stars out of 6",
+  "7/10"); the field names are the parts' own, so a line never labels them;
 - **commands** (``command_pairs``): a request over property names taken from real schemas,
   where a value whose kind shows (a person, a city, a date) goes bare behind a connector ("with
   Ada Park", "in Lyon") and any other value is placed by its field's words around it ("the
@@ -140,7 +144,7 @@ WHEN = (
 COMPOUNDS: dict[str, tuple[tuple[Part, ...], tuple[str, ...]]] = {
     # the parts in the order a line writes them; related fields a schema may add, never stated
     "address": (ADDRESS, ("country", "county", "building name", "landmark", "po box",
-                          "floor", "neighborhood", "cross street", "place name")),
+                          "floor", "neighborhood", "cross street")),
     "person": (PERSON, ("nickname", "maiden name", "job title", "email", "organization")),
     "when": (WHEN, ("timezone", "end time", "duration", "season", "quarter")),
 }
@@ -153,6 +157,81 @@ SETTINGS = {
     "when": ("{}", "{}", "Meet on {}", "Due {}.", "Starts {}", "Booked for {}",
              "The call is {}"),
 }
+
+
+
+@dataclass(frozen=True)
+class Phrased:
+    """A compound whose line is one of ``templates`` over named slots (``{type}``): the slots a
+    template names are the parts the line states, in the template's words."""
+    parts: Mapping[str, Part]
+    templates: tuple[str, ...]
+    settings: tuple[str, ...]
+    extras: tuple[str, ...]
+    """Related fields a schema may add, never stated."""
+
+
+WORK_TYPES = ("song", "album", "track", "playlist", "book", "novel", "film", "movie", "show",
+              "TV show", "series", "podcast", "game", "video game", "painting", "poem",
+              "essay", "soundtrack", "documentary", "comic", "audiobook", "app", "photo",
+              "report", "recipe", "article", "play", "opera", "musical", "anthology",
+              "short story", "course", "lecture", "magazine", "single", "EP", "mixtape",
+              "trilogy", "picture", "sculpture", "board game", "cartoon")
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                "ten")
+
+
+def _work_name(rng: random.Random) -> str:
+    adjective, noun = rng.choice(vocab.ADJECTIVES), rng.choice(vocab.NOUNS)
+    other = rng.choice(vocab.NOUNS)
+    return rng.choice((f"{adjective} {noun}", f"The {adjective} {noun}", f"{noun} of {other}s",
+                       f"The {noun}", f"{adjective} {noun}: {rng.choice(vocab.WORDS).title()}",
+                       f"{rng.choice(vocab.FIRST)}'s {noun}", f"{noun} {rng.randint(2, 9)}",
+                       f"{noun} in {rng.choice(vocab.CITIES)}",
+                       f"{rng.choice(vocab.WORDS).title()}"))
+
+
+def _score(rng: random.Random) -> str:
+    n = rng.randint(0, 10)
+    return rng.choice((str(n), NUMBER_WORDS[n], f"{rng.randint(1, 9)}.5", str(rng.randint(0, 6))))
+
+
+PHRASED: dict[str, Phrased] = {
+    "work": Phrased(
+        {"name": Part(("title", "name", "work title", "work name", "item name", "work"),
+                      _work_name, 1.0),
+         "type": Part(("type", "kind", "category", "media type", "format", "work type"),
+                      _pick(*WORK_TYPES), 1.0),
+         "creator": Part(("creator", "artist", "author", "made by", "maker"),
+                         lambda rng: vocab.value_for("person", rng), 1.0)},
+        ("the {type} {name}", "the {name} {type}", "{type} {name}", "{name} {type}",
+         "the {type} called {name}", "a {type} named {name}", "the {type} titled {name}",
+         "the {type}, {name}", "{name}", "{name}", "{name} by {creator}",
+         "the {type} {name} by {creator}", "{creator}'s {type} {name}", "a {type}",
+         "a {type} by {creator}", "the {creator} {type}", "{name}, the {type}"),
+        ("Find {}", "Play {}", "Open {}", "Show me {}", "I loved {}", "Add {} to my list",
+         "Look up {}", "Search for {}", "{}", "Can you get {}?", "Tell me about {}",
+         "Where can I see {}", "Recommend {}", "Download {} please"),
+        ("year", "genre", "language", "publisher", "length", "edition", "series name",
+         "rating", "price", "audience")),
+    "score": Phrased(
+        {"value": Part(("score", "rating", "grade", "stars given", "points given", "mark"),
+                       _score, 1.0),
+         "max": Part(("out of", "maximum", "max score", "scale", "top score", "best possible"),
+                     lambda rng: rng.choice(("5", "6", "10", "100", "five", "ten")), 1.0),
+         "unit": Part(("unit", "score unit", "scale unit", "measure"),
+                      _pick("stars", "points", "marks", "hearts", "stars", "points"), 1.0),
+         "item": Part(("item", "subject", "what", "reviewed item", "product"), _work_name,
+                      1.0)},
+        ("{value} {unit}", "{value} out of {max}", "{value} out of {max} {unit}",
+         "{value} {unit} out of {max}", "{value}/{max}", "a {value}", "{value}",
+         "{item} {value} {unit}", "{item} a {value} out of {max}", "{item} {value}",
+         "{item} {value}/{max}", "{value} {unit} to {item}", "{item} {value} of {max} {unit}"),
+        ("Rate {}", "Give {}", "I'd give {}", "{} from me", "Score: {}", "My review: {}",
+         "Rating {}", "I rate {}", "Put down {}", "{}"),
+        ("review text", "reviewer", "date", "comment", "verified", "helpful votes")),
+}
+_SLOT = re.compile(r"{(\w+)}")
 
 
 def _field_name(words: str, case: str) -> str:
@@ -209,6 +288,44 @@ def compound_pairs(kind: str, schemas: int, per_schema: int, *, seed: int = 0
             pairs.append(_lowered(text, output, rng))
         if pairs:
             yield schema, pairs
+
+
+
+def phrased_pairs(kind: str, schemas: int, per_schema: int, *, seed: int = 0
+                  ) -> Iterator[tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]]:
+    """``schemas`` flat schemas of the phrased compound ``kind`` (``PHRASED``) with
+    ``per_schema`` (line, output) pairs each; a schema may lack some parts, and its lines then
+    use only templates over the parts it has."""
+    phrased = PHRASED[kind]
+    rng = random.Random(f"{seed}:phrased:{kind}")
+    for _ in range(schemas):
+        case = rng.choice(("snake", "snake", "camel", "pascal"))
+        slots = [s for s in phrased.parts if rng.random() < 0.8] or list(phrased.parts)
+        names = {s: _field_name(rng.choice(phrased.parts[s].names), case) for s in slots}
+        if len(set(names.values())) < len(names):
+            continue
+        added = [_field_name(e, case)
+                 for e in rng.sample(phrased.extras, rng.randint(0, len(phrased.extras)))]
+        fields = list(names.values()) + [a for a in added if a not in names.values()]
+        rng.shuffle(fields)
+        usable = [t for t in phrased.templates if set(_SLOT.findall(t)) <= set(slots)]
+        if not usable:
+            continue
+        schema = _flat_schema(_field_name(f"{kind} details", "pascal"), fields)
+        pairs = []
+        for _ in range(per_schema):
+            template = rng.choice(usable)
+            values = {s: phrased.parts[s].make(rng) for s in _SLOT.findall(template)}
+            for slot, value in values.items():  # "the The Quiet Garden"
+                if re.search(rf"\bthe ({{\w+}} )?{{{slot}}}", template):
+                    values[slot] = re.sub(r"^The ", "", value)
+            output: dict[str, Any] = dict.fromkeys(fields)
+            for slot, value in values.items():
+                output[names[slot]] = value
+            line = template.format(**values)
+            text = rng.choice(phrased.settings).format(line)
+            pairs.append(_lowered(text, output, rng))
+        yield schema, pairs
 
 
 OPENERS = ("Find", "Show me", "Please add", "I want", "Book", "Get", "Can you find", "Look up",
