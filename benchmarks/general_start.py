@@ -10,10 +10,13 @@ For each schema, in this process and one after the other: the labels are the fir
 seeded shuffle of the train split (so the 50 include the 25); every tune uses the settings
 chosen from its data (``extractly tune``'s defaults, budget included), and every adapter is
 scored on the same test records as ``benchmarks/accuracy.py`` scores (slot micro F1, field
-accuracy). The general adapter itself (zero labels) is scored beside them. The adapter must
-have been trained without the set (its manifest lists it as left out); the benchmark refuses
-it otherwise. Tunes go to a temporary folder, nothing is registered. Writes
-``benchmarks/results/general_start.json`` after every tune, so a killed run keeps its rows.
+accuracy). The general adapter's prompt (instructions and field list) makes each step of a tune
+from it slower, so under the default 14-minute budget it may finish fewer steps of the same
+planned schedule; ``--budget none`` gives every tune its whole schedule. The general adapter
+itself (zero labels) is scored beside them. The adapter must have been trained without the set
+(its manifest lists it as left out); the benchmark refuses it otherwise. Tunes go to a
+temporary folder, nothing is registered. Writes ``benchmarks/results/general_start.json``
+after every tune, so a killed run keeps its rows.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parents[1])
@@ -36,6 +39,7 @@ from benchmarks.datasets import Record, load_schemas, load_split
 from benchmarks.general_adapter import left_out_sets, parse_sources, scored_records
 from extractly import Extractor
 from extractly.tune import TuneConfig, tune
+from extractly.tune.plan import parse_budget
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
     ap.add_argument("--source", default="",
                     help="score only this source file of a set, e.g. usaddress=usaddress-test")
+    ap.add_argument("--budget", default="auto",
+                    help="each tune's time budget: auto (the tune default, which cuts a slow "
+                         "tune's schedule short), none, or a duration such as 40m")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/results/general_start.json")
     args = ap.parse_args(argv)
@@ -61,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = parse_sources(args.source)
     base_sizes = [int(n) for n in args.from_base.split(",") if n]
     sizes = [int(n) for n in args.from_general.split(",") if n]
+    budget = "auto" if args.budget == "auto" else parse_budget(args.budget)
     work = Path(tempfile.mkdtemp(prefix="extractly-general-start-"))
     rows: list[dict[str, Any]] = []
     for dataset in sets:
@@ -79,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan = [*(("base", n) for n in base_sizes), *(("general", n) for n in sizes)]
             for start, labels in plan:
                 row["points"].append(_tune_and_score(
-                    schema, name, pool[:labels], records, start, args.adapter, work))
+                    schema, name, pool[:labels], records, start, args.adapter, work, budget))
                 _write(Path(args.out), [*rows, row])
             rows.append(row)
             _print(row)
@@ -89,14 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _tune_and_score(schema: dict[str, Any], name: str, labelled: Sequence[Record],
-                    records: Sequence[Record], start: str, general: Path,
-                    work: Path) -> dict[str, Any]:
+                    records: Sequence[Record], start: str, general: Path, work: Path,
+                    budget: float | Literal["auto"] | None) -> dict[str, Any]:
     folder = work / f"{name}-{start}-{len(labelled)}"
     folder.mkdir(parents=True)
     data = folder / "train.jsonl"
     data.write_text("".join(json.dumps({"text": r.text, "output": r.gold}) + "\n"
                             for r in labelled))
-    config = TuneConfig(start_from=str(general) if start == "general" else None)
+    config = TuneConfig(start_from=str(general) if start == "general" else None, budget=budget)
     started = time.monotonic()
     result = tune(schema, data, out_dir=folder / "out", config=config, register_adapter=False,
                   progress=None)
@@ -104,10 +112,18 @@ def _tune_and_score(schema: dict[str, Any], name: str, labelled: Sequence[Record
     with Extractor(schema, adapter=result.adapter) as ex:
         tuned, _ = score(ex, records, schema)
     point = {"start": start, "labels": len(labelled), "tune_seconds": round(seconds, 1),
-             "steps": result.manifest["metrics"]["steps"]} | tuned.summary()
+             "steps": result.manifest["metrics"]["steps"],
+             "epochs": _chosen(result.manifest, "epochs"),
+             "budget": _chosen(result.manifest, "budget")} | tuned.summary()
     print(f"{name} from {start} with {len(labelled)} labels: slot F1 "
           f"{point['slot_f1']:.3f} ({seconds:.0f} s tune)", file=sys.stderr, flush=True)
     return point
+
+
+def _chosen(manifest: dict[str, Any], setting: str) -> Any:
+    """The value the tune's plan chose for ``setting`` (its manifest's ``plan.choices``)."""
+    return next((c["value"] for c in manifest["plan"]["choices"] if c["setting"] == setting),
+                None)
 
 
 def _write(out: Path, rows: list[dict[str, Any]]) -> None:
@@ -119,10 +135,12 @@ def _write(out: Path, rows: list[dict[str, Any]]) -> None:
 
 def _print(row: dict[str, Any]) -> None:
     print(f"\n{row['set']}/{row['schema']} ({row['test']} test records)")
-    print(f"  {'start':<8} {'labels':>6} {'slot F1':>8} {'field acc':>9} {'tune s':>7}")
+    print(f"  {'start':<8} {'labels':>6} {'slot F1':>8} {'field acc':>9} {'tune s':>7} "
+          f"{'steps':>5}")
     for p in row["points"]:
         print(f"  {p['start']:<8} {p['labels']:>6} {p['slot_f1']:>8.3f} "
-              f"{p.get('field_accuracy', float('nan')):>9.3f} {p.get('tune_seconds', 0):>7.0f}")
+              f"{p.get('field_accuracy', float('nan')):>9.3f} {p.get('tune_seconds', 0):>7.0f} "
+              f"{p.get('steps', 0):>5}")
 
 
 if __name__ == "__main__":
