@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = parse_sources(args.source)
     base_sizes = [int(n) for n in args.from_base.split(",") if n]
     sizes = [int(n) for n in args.from_general.split(",") if n]
-    budget = "auto" if args.budget == "auto" else parse_budget(args.budget)
+    budget: float | Literal["auto"] | None = (
+        "auto" if args.budget == "auto" else parse_budget(args.budget))
     work = Path(tempfile.mkdtemp(prefix="extractly-general-start-"))
     rows: list[dict[str, Any]] = []
     for dataset in sets:
