@@ -116,8 +116,9 @@ def combine(*mixes: Mix) -> Mix:
     return out
 
 
-SPAN_SHARES = {"address": 0.33, "person": 0.08, "when": 0.08, "work": 0.08, "score": 0.06,
-               "commands": 0.37}
+SPAN_SHARES = {"address": 0.3, "person": 0.07, "when": 0.07, "work": 0.07, "score": 0.05,
+               "interview": 0.02, "message": 0.02, "sale": 0.02, "measures": 0.07,
+               "commands": 0.31}
 """How ``spans`` divides its pairs between the compounds and the commands."""
 
 
@@ -126,6 +127,7 @@ def spans(schema_file: Path, *, pairs: int, per_schema: int = 3, seed: int = 0,
     """About ``pairs`` span records (``spans``): one-line texts over flat schemas of many
     nullable string fields, ``per_schema`` lines a schema. Compounds come from the package's
     word lists; commands take their field names from the schemas in ``schema_file``."""
+    from . import measures
     from . import spans as span_records
 
     mix = Mix()
@@ -142,6 +144,10 @@ def spans(schema_file: Path, *, pairs: int, per_schema: int = 3, seed: int = 0,
                 kind, schemas[kind], per_schema, seed=seed)):
             mix.sources.append(Source(f"spans/{kind}-{i}", schema, tuple(made), own,
                                       "Apache-2.0"))
+    for i, (schema, made) in enumerate(measures.measure_pairs(
+            schemas["measures"], per_schema, seed=seed)):
+        mix.sources.append(Source(f"spans/measures-{i}", schema, tuple(made), own,
+                                  "Apache-2.0"))
     groups = span_records.usable_names(schema_file)
     for i, (schema, made) in enumerate(span_records.command_pairs(
             groups, schemas["commands"], per_schema, seed=seed)):
