@@ -119,7 +119,7 @@ def combine(*mixes: Mix) -> Mix:
 SPAN_SHARES = {"address": 0.3, "person": 0.07, "when": 0.07, "work": 0.07, "score": 0.05,
                "interview": 0.02, "message": 0.02, "sale": 0.02, "measures": 0.07,
                "commands": 0.31}
-"""How ``spans`` divides its pairs between the compounds and the commands."""
+"""How ``spans`` divides its pairs between the compounds, the measures and the commands."""
 
 
 def spans(schema_file: Path, *, pairs: int, per_schema: int = 3, seed: int = 0,
@@ -130,27 +130,23 @@ def spans(schema_file: Path, *, pairs: int, per_schema: int = 3, seed: int = 0,
     from . import measures
     from . import spans as span_records
 
+    count = {kind: max(1, round(pairs * share / per_schema))
+             for kind, share in SPAN_SHARES.items()}
+    own = ("extractly.general.spans (generated from the package's word lists)", "Apache-2.0")
+    made: list[tuple[str, Iterable[tuple[dict[str, Any], list[tuple[str, Any]]]],
+                     tuple[str, str]]] = [
+        *((kind, span_records.compound_pairs(kind, count[kind], per_schema, seed=seed), own)
+          for kind in span_records.COMPOUNDS),
+        *((kind, span_records.phrased_pairs(kind, count[kind], per_schema, seed=seed), own)
+          for kind in span_records.PHRASED),
+        ("measures", measures.measure_pairs(count["measures"], per_schema, seed=seed), own),
+        ("command", span_records.command_pairs(span_records.usable_names(schema_file),
+                                               count["commands"], per_schema, seed=seed),
+         (f"field names from {origin or schema_file}", license_)),
+    ]
     mix = Mix()
-    schemas = {kind: max(1, round(pairs * share / per_schema))
-               for kind, share in SPAN_SHARES.items()}
-    own = "extractly.general.spans (generated from the package's word lists)"
-    for kind in span_records.COMPOUNDS:
-        for i, (schema, made) in enumerate(span_records.compound_pairs(
-                kind, schemas[kind], per_schema, seed=seed)):
-            mix.sources.append(Source(f"spans/{kind}-{i}", schema, tuple(made), own,
-                                      "Apache-2.0"))
-    for kind in span_records.PHRASED:
-        for i, (schema, made) in enumerate(span_records.phrased_pairs(
-                kind, schemas[kind], per_schema, seed=seed)):
-            mix.sources.append(Source(f"spans/{kind}-{i}", schema, tuple(made), own,
-                                      "Apache-2.0"))
-    for i, (schema, made) in enumerate(measures.measure_pairs(
-            schemas["measures"], per_schema, seed=seed)):
-        mix.sources.append(Source(f"spans/measures-{i}", schema, tuple(made), own,
-                                  "Apache-2.0"))
-    groups = span_records.usable_names(schema_file)
-    for i, (schema, made) in enumerate(span_records.command_pairs(
-            groups, schemas["commands"], per_schema, seed=seed)):
-        mix.sources.append(Source(f"spans/command-{i}", schema, tuple(made),
-                                  f"field names from {origin or schema_file}", license_))
+    for kind, generated, (source, license_of) in made:
+        for i, (schema, lines) in enumerate(generated):
+            mix.sources.append(Source(f"spans/{kind}-{i}", schema, tuple(lines), source,
+                                      license_of))
     return mix
