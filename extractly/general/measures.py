@@ -16,10 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .spans import NULLABLE_STRING, NUMBER_WORDS, field_name, lowered, work_name
-
-NULLABLE_COUNT: dict[str, Any] = {"anyOf": [{"type": "integer", "minimum": 0},
-                                            {"type": "null"}]}
+from .spans import NUMBER_WORDS, field_name, flat_schema, lowered, work_name
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,7 @@ class Measure:
     """How a line states the value (in this or other units)."""
 
 
-def _plural(n: int | float, word: str) -> str:
+def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -145,10 +142,7 @@ def measure_pairs(schemas: int, per_schema: int, *, seed: int = 0
         if len(set(fields)) < len(fields):
             continue
         rng.shuffle(fields)
-        properties = {f: dict(NULLABLE_COUNT) if f in measure_fields.values()
-                      else dict(NULLABLE_STRING) for f in fields}
-        schema = {"title": "Measured", "type": "object", "properties": properties,
-                  "required": list(fields), "additionalProperties": False}
+        schema = flat_schema("Measured", fields, counts=measure_fields.values())
         pairs = []
         for _ in range(per_schema):
             output: dict[str, Any] = dict.fromkeys(fields)

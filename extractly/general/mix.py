@@ -124,9 +124,10 @@ SPAN_SHARES = {"address": 0.3, "person": 0.07, "when": 0.07, "work": 0.07, "scor
 
 def spans(schema_file: Path, *, pairs: int, per_schema: int = 3, seed: int = 0,
           origin: str = "", license_: str = "") -> Mix:
-    """About ``pairs`` span records (``spans``): one-line texts over flat schemas of many
-    nullable string fields, ``per_schema`` lines a schema. Compounds come from the package's
-    word lists; commands take their field names from the schemas in ``schema_file``."""
+    """About ``pairs`` span records (``spans``, ``measures``): one-line texts over flat schemas
+    of nullable fields (strings; a measure's integers), ``per_schema`` lines a schema.
+    Compounds and measures come from the package's word lists; commands take their field names
+    from the schemas in ``schema_file``."""
     from . import measures
     from . import spans as span_records
 

@@ -31,7 +31,7 @@ import datetime
 import json
 import random
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ from typing import Any
 from . import vocab
 
 NULLABLE_STRING: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+NULLABLE_COUNT: dict[str, Any] = {"anyOf": [{"type": "integer", "minimum": 0},
+                                            {"type": "null"}]}
 LOWER = 0.3
 """Share of lines (and their outputs) written in lower case."""
 
@@ -157,7 +159,6 @@ SETTINGS = {
     "when": ("{}", "{}", "Meet on {}", "Due {}.", "Starts {}", "Booked for {}",
              "The call is {}"),
 }
-
 
 
 @dataclass(frozen=True)
@@ -288,9 +289,13 @@ def field_name(words: str, case: str) -> str:
     return "".join(p.capitalize() for p in parts)
 
 
-def _flat_schema(title: str, names: Sequence[str]) -> dict[str, Any]:
+def flat_schema(title: str, names: Sequence[str], counts: Collection[str] = ()
+                ) -> dict[str, Any]:
+    """An object schema over ``names``, every field required and nullable: a string, or a
+    non-negative integer for the names in ``counts``."""
     return {"title": title, "type": "object",
-            "properties": {n: dict(NULLABLE_STRING) for n in names},
+            "properties": {n: dict(NULLABLE_COUNT if n in counts else NULLABLE_STRING)
+                           for n in names},
             "required": list(names), "additionalProperties": False}
 
 
@@ -313,7 +318,7 @@ def compound_pairs(kind: str, schemas: int, per_schema: int, *, seed: int = 0
         fields = names + [a for a in added if a not in names]
         if rng.random() < 0.5:
             rng.shuffle(fields)
-        schema = _flat_schema(field_name(f"{kind} parts", "pascal"), fields)
+        schema = flat_schema(field_name(f"{kind} parts", "pascal"), fields)
         pairs = []
         for _ in range(per_schema):
             output: dict[str, Any] = dict.fromkeys(fields)
@@ -333,7 +338,6 @@ def compound_pairs(kind: str, schemas: int, per_schema: int, *, seed: int = 0
             pairs.append(lowered(text, output, rng))
         if pairs:
             yield schema, pairs
-
 
 
 def phrased_pairs(kind: str, schemas: int, per_schema: int, *, seed: int = 0
@@ -357,7 +361,7 @@ def phrased_pairs(kind: str, schemas: int, per_schema: int, *, seed: int = 0
         usable = [t for t in phrased.templates if set(_SLOT.findall(t)) <= set(slots)]
         if not usable:
             continue
-        schema = _flat_schema(field_name(f"{kind} details", "pascal"), fields)
+        schema = flat_schema(field_name(f"{kind} details", "pascal"), fields)
         pairs = []
         for _ in range(per_schema):
             template = rng.choice(usable)
@@ -480,7 +484,7 @@ def command_pairs(name_groups: Sequence[Sequence[str]], schemas: int, per_schema
         group = list(rng.choice(name_groups))
         fields = rng.sample(group, min(len(group), rng.randint(4, 16)))
         kinds = {f: vocab.kind_of(f) for f in fields}
-        schema = _flat_schema("Request", fields)
+        schema = flat_schema("Request", fields)
         pairs = []
         for _ in range(per_schema):
             stated = rng.sample(fields, min(len(fields), rng.randint(1, 4)))
