@@ -265,10 +265,10 @@ def test_two_adapters_alternating_in_one_process_equal_separate_processes(
     assert separate(_schema("PlayMusic"), tuned_music.adapter, music) == alternating["music"]
 
 
-@pytest.mark.filterwarnings("ignore::FutureWarning")  # transformers deprecations inside peft
-def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
-    """A batch split into micro batches (the default bounds peak memory) gets the gradient of
-    the whole batch, weighted by chosen tokens."""
+def _lora_on_a_batch(n: int, zero_shot: bool = False) -> tuple[Any, Any, list[Any]]:
+    """A PEFT LoRA model with moved weights (B starts at zero; moved, A gets a gradient too),
+    its inner causal LM, and ``n`` encoded GetWeather pairs (behind the general adapter's
+    zero-shot prompt with ``zero_shot``, else text only)."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -276,34 +276,74 @@ def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
     from extractly.engine.llama import load_model
     from extractly.engine.tokenizer import tokenizer_for
     from extractly.model_files import file_sha256
+    from extractly.prompt import build_prompt
     from extractly.tune.dataset import encode, make_pair
-    from extractly.tune.train import accumulate_batch, load_base
+    from extractly.tune.train import load_base
 
     spec = load_schema(_schema(), Safeguards())
     path = resolve_model_path(None)
     llama = load_model(path)
     tok = tokenizer_for(llama)
     constraint = compile_constraint(spec.decode_schema, tok)
-    pairs = [make_pair(r["text"], r["gold"], spec) for r in _rows("train", 5)]
-    batch = encode(pairs, spec, llama.tokenize, llama.bos, constraint, tok)
+    pairs = [make_pair(r["text"], r["gold"], spec) for r in _rows("train", n)]
+    prompt = build_prompt(spec, zero_shot=True) if zero_shot else None
+    batch = encode(pairs, spec, llama.tokenize, llama.bos, constraint, tok, prompt)
     torch.manual_seed(0)
     config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "down_proj"])
     model = get_peft_model(load_base(path, file_sha256(path)), config)
-    inner = model.get_base_model()
-    for p in model.parameters():  # B starts at zero; move it so that A gets a gradient too
+    for p in model.parameters():
         if p.requires_grad:
             p.data.normal_(0, 0.02)
-    grads = []
-    values = []
-    for micro in (5, 2):
-        model.zero_grad(set_to_none=True)
-        values.append(float(accumulate_batch(inner, batch, micro)))
-        chosen = [p.grad for p in model.parameters() if p.requires_grad]
-        assert all(g is not None for g in chosen)
-        grads.append([g.clone() for g in chosen if g is not None])
-    assert values[0] == pytest.approx(values[1], rel=1e-5)
-    for whole, split in zip(*grads, strict=True):
-        assert torch.allclose(whole, split, rtol=1e-3, atol=1e-6)
+    return model, model.get_base_model(), batch
+
+
+def _value_and_grads(model: Any, inner: Any, batch: list[Any], micro: int) -> tuple[float, Any]:
+    from extractly.tune.train import accumulate_batch
+
+    model.zero_grad(set_to_none=True)
+    value = float(accumulate_batch(inner, batch, micro))
+    chosen = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None for g in chosen)
+    return value, [g.clone() for g in chosen if g is not None]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # transformers deprecations inside peft
+def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
+    """A batch split into micro batches (the default bounds peak memory) gets the gradient of
+    the whole batch, weighted by chosen tokens."""
+    import torch
+
+    model, inner, batch = _lora_on_a_batch(5)
+    (whole_value, whole), (split_value, split) = (
+        _value_and_grads(model, inner, batch, micro) for micro in (5, 2)
+    )
+    assert whole_value == pytest.approx(split_value, rel=1e-5)
+    for a, b in zip(whole, split, strict=True):
+        assert torch.allclose(a, b, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # transformers deprecations inside peft
+def test_a_shared_prompt_run_once_gives_the_loss_and_gradient_of_whole_sequences(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Behind a general adapter's prompt every sequence starts with the same instructions and
+    field list; the step runs them once and broadcasts their keys and values. Loss and LoRA
+    gradients match running every sequence whole (bf16 base weights: to rounding)."""
+    import torch
+
+    from extractly.tune import train
+
+    model, inner, batch = _lora_on_a_batch(4, zero_shot=True)
+    shared = train.shared_prompt_length(batch)
+    assert shared >= train.SHARED_PROMPT_MIN  # the instructions and field list
+    assert all(len(e.prompt) > shared for e in batch)
+    once_value, once = _value_and_grads(model, inner, batch, 4)
+    monkeypatch.setattr(train, "SHARED_PROMPT_MIN", 10**6)
+    assert train.shared_prompt_length(batch) == 0
+    whole_value, whole = _value_and_grads(model, inner, batch, 4)
+    assert once_value == pytest.approx(whole_value, rel=2e-3)
+    for a, b in zip(once, whole, strict=True):
+        assert torch.allclose(a, b, rtol=2e-2, atol=2e-4), float((a - b).abs().max())
 
 
 def test_the_manifest_records_what_the_data_showed_and_what_was_chosen(tmp_path: Path) -> None:

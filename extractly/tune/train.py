@@ -310,10 +310,12 @@ def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
     Where the constraint allowed few tokens (``Encoded.allowed``) the softmax is over those
     only: the decoder picks the best allowed token, so that ranking is all there is to learn,
     and it skips the 262k-token head there. Elsewhere the softmax is over the whole vocabulary.
+    A prompt prefix the whole batch shares is run once (``shared_prompt_length``).
     """
     import torch
 
-    seqs = [list(e.prompt) + list(e.target) for e in batch]
+    shared = shared_prompt_length(batch)
+    seqs = [list(e.prompt[shared:]) + list(e.target) for e in batch]
     width = max(len(s) for s in seqs)
     ids = torch.zeros((len(seqs), width), dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -323,7 +325,7 @@ def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
     for b, (e, s) in enumerate(zip(batch, seqs, strict=True)):
         ids[b, : len(s)] = torch.tensor(s)
         mask[b, : len(s)] = 1
-        p = len(e.prompt)
+        p = len(e.prompt) - shared
         for k, tok in enumerate(e.target):
             if e.free and not e.free[k]:
                 continue  # forced by the constraint at extraction time: nothing to learn
@@ -334,7 +336,7 @@ def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
             labels.append(tok)
             if few is not None:
                 choices.append(few)
-    hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    hidden = _hidden_states(model, ids, mask, batch[0].prompt[:shared])
     cap = getattr(model.config, "final_logit_softcapping", None)
     weight = model.lm_head.weight
     n = len(full[2]) + len(small[2])
@@ -346,6 +348,54 @@ def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
         picked = hidden[torch.tensor(small[0]), torch.tensor(small[1])]
         total = total + choice_loss(picked, weight, choices, small[2], cap)
     return total / max(1, n), n
+
+
+SHARED_PROMPT_MIN = 32
+"""Fewest leading prompt tokens every sequence of a micro batch must share before that prefix
+is run once for all of them (``shared_prompt_length``)."""
+
+
+def shared_prompt_length(batch: Sequence[Encoded]) -> int:
+    """How many leading prompt tokens the sequences of ``batch`` share and ``_loss`` runs once.
+
+    A tune behind a schema's prompt (``TuneConfig.start_from`` a general adapter: instructions
+    and a field list before each text) sends the same few hundred tokens before every text;
+    run once and broadcast, they cost one sequence's share of the step instead of every
+    sequence's. At least one prompt token stays in each sequence's own part, since the last
+    prompt position predicts the first target token. 0 when the batch shares fewer than
+    ``SHARED_PROMPT_MIN`` tokens (a schema tune's text-only prompt, a general adapter's
+    mixed schemas) or is one sequence.
+    """
+    if len(batch) < 2:
+        return 0
+    first = batch[0].prompt
+    limit = min(len(e.prompt) for e in batch) - 1
+    n = 0
+    while n < limit and all(e.prompt[n] == first[n] for e in batch[1:]):
+        n += 1
+    return n if n >= SHARED_PROMPT_MIN else 0
+
+
+def _hidden_states(model: Any, ids: Any, mask: Any, prefix: Sequence[int]) -> Any:
+    """The last hidden states of ``prefix + ids[b]`` for each row ``b``, the prefix run once.
+
+    Its keys and values are computed for one sequence, repeated across the batch (the repeat
+    is differentiable, so the prefix's LoRA weights get the whole batch's gradient) and
+    attended to from each row's own tokens: the same states as running every row whole, less
+    the prefix's repeated compute.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    if not prefix:
+        return model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    cache = DynamicCache(config=model.config)
+    model.model(input_ids=torch.tensor([list(prefix)]), cache=cache, use_cache=True)
+    cache.batch_repeat_interleave(ids.shape[0])
+    seen = torch.ones((ids.shape[0], len(prefix)), dtype=mask.dtype)
+    out = model.model(input_ids=ids, attention_mask=torch.cat([seen, mask], dim=1),
+                      cache=cache, use_cache=True)
+    return out.last_hidden_state
 
 
 CHOICE_ROWS = 65536
