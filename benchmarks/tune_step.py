@@ -4,8 +4,8 @@ run in every sequence (the "before"), beside a text-only step, in one process.
 A tune that starts from a general adapter (``extractly tune --start-from``) trains behind the
 adapter's zero-shot prompt: the schema's instructions and field list, the same tokens before
 every text. ``extractly.tune.train`` runs that shared prefix once per micro batch and
-broadcasts its keys and values (``shared_prompt_length``); with ``SHARED_PROMPT_MIN`` raised
-out of reach it runs every sequence whole, as before. For each set: one batch of
+broadcasts its keys and values (``shared_prompt_length``); with ``share_prompt=False`` it runs
+every sequence whole, as before. For each set: one batch of
 ``--batch`` training pairs of one schema, a LoRA on the base weights (``TuneConfig``'s rank,
 targets and micro batch), and a forward and backward pass over the batch, the three ways
 taken in turn ``--repeats`` times (so drift on this VM falls on each alike).
@@ -65,15 +65,10 @@ def batches(dataset: str, schema_name: str, n: int) -> tuple[list[Encoded], list
 
 def step_seconds(inner: Any, model: Any, batch: list[Encoded], micro: int, shared: bool) -> float:
     """One forward and backward pass over ``batch``, the shared prefix run once or not."""
-    minimum = train.SHARED_PROMPT_MIN
-    train.SHARED_PROMPT_MIN = minimum if shared else 10**9
-    try:
-        model.zero_grad(set_to_none=True)
-        start = time.perf_counter()
-        train.accumulate_batch(inner, batch, micro)
-        return time.perf_counter() - start
-    finally:
-        train.SHARED_PROMPT_MIN = minimum
+    model.zero_grad(set_to_none=True)
+    start = time.perf_counter()
+    train.accumulate_batch(inner, batch, micro, share_prompt=shared)
+    return time.perf_counter() - start
 
 
 def measure(dataset: str, schema_name: str, n: int, repeats: int) -> JSON:

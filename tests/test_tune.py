@@ -297,11 +297,12 @@ def _lora_on_a_batch(n: int, zero_shot: bool = False) -> tuple[Any, Any, list[An
     return model, model.get_base_model(), batch
 
 
-def _value_and_grads(model: Any, inner: Any, batch: list[Any], micro: int) -> tuple[float, Any]:
+def _value_and_grads(model: Any, inner: Any, batch: list[Any], micro: int,
+                     share_prompt: bool = True) -> tuple[float, Any]:
     from extractly.tune.train import accumulate_batch
 
     model.zero_grad(set_to_none=True)
-    value = float(accumulate_batch(inner, batch, micro))
+    value = float(accumulate_batch(inner, batch, micro, share_prompt))
     chosen = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None for g in chosen)
     return value, [g.clone() for g in chosen if g is not None]
@@ -323,9 +324,7 @@ def test_micro_batches_accumulate_the_whole_batch_gradient() -> None:
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # transformers deprecations inside peft
-def test_a_shared_prompt_run_once_gives_the_loss_and_gradient_of_whole_sequences(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_shared_prompt_run_once_gives_the_loss_and_gradient_of_whole_sequences() -> None:
     """Behind a general adapter's prompt every sequence starts with the same instructions and
     field list; the step runs them once and broadcasts their keys and values. Loss and LoRA
     gradients match running every sequence whole (bf16 base weights: to rounding)."""
@@ -338,9 +337,7 @@ def test_a_shared_prompt_run_once_gives_the_loss_and_gradient_of_whole_sequences
     assert shared >= train.SHARED_PROMPT_MIN  # the instructions and field list
     assert all(len(e.prompt) > shared for e in batch)
     once_value, once = _value_and_grads(model, inner, batch, 4)
-    monkeypatch.setattr(train, "SHARED_PROMPT_MIN", 10**6)
-    assert train.shared_prompt_length(batch) == 0
-    whole_value, whole = _value_and_grads(model, inner, batch, 4)
+    whole_value, whole = _value_and_grads(model, inner, batch, 4, share_prompt=False)
     assert once_value == pytest.approx(whole_value, rel=2e-3)
     for a, b in zip(once, whole, strict=True):
         assert torch.allclose(a, b, rtol=2e-2, atol=2e-4), float((a - b).abs().max())

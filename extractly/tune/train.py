@@ -278,9 +278,11 @@ class _Reporter:
             self.bar.close()
 
 
-def accumulate_batch(model: Any, batch: Sequence[Encoded], micro: int) -> Any:
+def accumulate_batch(model: Any, batch: Sequence[Encoded], micro: int,
+                     share_prompt: bool = True) -> Any:
     """Backpropagate the mean loss over the chosen tokens of ``batch``, ``micro`` sequences at
-    a time; return that mean (detached)."""
+    a time; return that mean (detached). ``share_prompt=False`` runs a prompt prefix the micro
+    batch shares in every sequence (the "before" of ``shared_prompt_length``)."""
     import torch
 
     parts = [batch[k : k + max(1, micro)] for k in range(0, len(batch), max(1, micro))]
@@ -290,7 +292,7 @@ def accumulate_batch(model: Any, batch: Sequence[Encoded], micro: int) -> Any:
     for part, count in zip(parts, counts, strict=True):
         if not count:
             continue
-        loss, _ = _loss(model, part)
+        loss, _ = _loss(model, part, share_prompt)
         (loss * (count / total)).backward()
         value += loss.detach() * (count / total)
     return value
@@ -304,17 +306,18 @@ def _clip(e: Encoded, max_len: int) -> Encoded:
     return Encoded(prompt=e.prompt[:room], target=e.target, free=e.free, allowed=e.allowed)
 
 
-def _loss(model: Any, batch: Sequence[Encoded]) -> tuple[Any, int]:
+def _loss(model: Any, batch: Sequence[Encoded], share_prompt: bool = True) -> tuple[Any, int]:
     """Mean cross-entropy over the chosen target tokens of ``batch`` and how many there are.
 
     Where the constraint allowed few tokens (``Encoded.allowed``) the softmax is over those
     only: the decoder picks the best allowed token, so that ranking is all there is to learn,
     and it skips the 262k-token head there. Elsewhere the softmax is over the whole vocabulary.
-    A prompt prefix the whole batch shares is run once (``shared_prompt_length``).
+    A prompt prefix the whole batch shares is run once (``shared_prompt_length``) unless
+    ``share_prompt`` is False.
     """
     import torch
 
-    shared = shared_prompt_length(batch)
+    shared = shared_prompt_length(batch) if share_prompt else 0
     seqs = [list(e.prompt[shared:]) + list(e.target) for e in batch]
     width = max(len(s) for s in seqs)
     ids = torch.zeros((len(seqs), width), dtype=torch.long)
