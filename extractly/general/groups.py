@@ -139,6 +139,8 @@ DATED_PHRASES = ("Held {}", "On {}", "Recorded {}", "Dated {}", "It took place {
                  "Scheduled for {}", "Posted {}", "{}")
 LENGTH_PHRASES = ("Runs {}", "{} long", "Duration: {}", "Running time {}", "It lasts {}",
                   "Time: {}", "({})", "Total time {}")
+MINUTES_NAMES = tuple(n for n in MEASURES["minutes"].names if n != "duration minutes")
+"""The measures' names for a length in minutes but the demo's."""
 SUBJECT_NAMES = ("subjects", "themes", "discussion points", "keywords", "agenda items")
 
 
@@ -200,7 +202,7 @@ def _schema(kind: str, gathering: Gathering, rng: random.Random) -> tuple[dict[s
         lead=field_name(rng.choice(gathering.lead_names), case),
         members=field_name(rng.choice(gathering.member_names), case),
         name=maybe(NAMED), number=maybe(tuple(f"{unit} {n}" for n in NUMBERED)),
-        date=maybe(DATED), minutes=maybe(MEASURES["minutes"].names),
+        date=maybe(DATED), minutes=maybe(MINUTES_NAMES),
         subjects=maybe(SUBJECT_NAMES), unit=unit)
     nodes: dict[str | None, dict[str, Any]] = {
         fields.name: dict(NULLABLE_STRING), fields.number: dict(NULLABLE_COUNT),
