@@ -108,7 +108,7 @@ def test_training_refuses_a_mix_that_holds_a_demo_text(tmp_path: Path) -> None:
 def test_the_recipe_mix_holds_no_demo_text_nor_a_near_copy() -> None:
     mix = combine(labelled_sets(SHARED, ["snips", "e2e", "usaddress"], per_set=None),
                   synthetic(SHARED / "jsonschemabench/maskbench_subset.jsonl", per_schema=3),
-                  spans(SHARED / "jsonschemabench/maskbench_subset.jsonl", pairs=1200))
+                  spans(SHARED / "jsonschemabench/maskbench_subset.jsonl", pairs=1400))
     texts = [text for source in mix.sources for text, _ in source.pairs]
     assert len(texts) > 10_000
     assert near_copies(texts, SHOW_NOTES) == []

@@ -36,11 +36,11 @@ def test_every_field_is_in_the_output_and_every_value_is_in_the_text() -> None:
     mix = spans(BENCH, pairs=600, seed=3)
     assert 590 <= mix.record()["pairs"] <= 600
     kinds = {s.name.split("/")[1].split("-")[0] for s in mix.sources}
-    assert kinds == {*COMPOUNDS, *PHRASED, "measures", "command"}
+    assert kinds == {*COMPOUNDS, *PHRASED, "measures", "groups", "command"}
     stated = fields = 0
     for source in mix.sources:
-        if source.name.startswith("spans/measures-"):
-            continue  # numbers converted from the text's units: tests/test_general_measures.py
+        if source.name.startswith(("spans/measures-", "spans/groups-")):
+            continue  # converted values, lists: tests/test_general_measures.py, _groups.py
         validator = jsonschema.Draft202012Validator(source.schema)
         for text, output in source.pairs:
             validator.validate(output)
