@@ -17,7 +17,7 @@ from examples.podcast import SHOW_NOTES
 from extractly.general.groups import GATHERINGS, group_pairs
 from extractly.general.leakage import near_copies
 from extractly.general.spans import field_name
-from tests.test_general_measures import _minutes
+from tests.test_general_measures import minutes_stated
 
 ROLE_WORDS = {w.lower() for g in GATHERINGS.values() for w in (*g.lead_roles, *g.member_roles)}
 MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|" \
@@ -103,9 +103,9 @@ def test_the_date_and_the_length_the_text_states_are_the_outputs() -> None:
             minutes = output[fields["minutes"]]
             if minutes is None:
                 with pytest.raises(AssertionError):  # the text states no length
-                    _minutes(text)
+                    minutes_stated(text)
             else:
-                assert _minutes(text) == minutes, text
+                assert minutes_stated(text) == minutes, text
                 lengths += 1
     assert dates > 40 and lengths > 40
 

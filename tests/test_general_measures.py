@@ -18,7 +18,7 @@ WORDS = {w: i for i, w in enumerate(("zero", "one", "two", "three", "four", "fiv
                                      "seven", "eight", "nine", "ten"))}
 
 
-def _minutes(text: str) -> int:
+def minutes_stated(text: str) -> int:
     if "half an hour" in text:
         return 30
     if m := re.search(r"(\d+)(?:\.5| and a half) hours", text):
@@ -71,7 +71,7 @@ def _cents(text: str) -> int:
     raise AssertionError(text)
 
 
-PARSERS = {"minutes": _minutes, "seconds": _seconds, "grams": _thousandths("g", "kg"),
+PARSERS = {"minutes": minutes_stated, "seconds": _seconds, "grams": _thousandths("g", "kg"),
            "metres": _thousandths("m", "km"), "cents": _cents}
 
 
