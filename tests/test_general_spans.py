@@ -34,7 +34,7 @@ needs_bench = pytest.mark.skipif(not BENCH.is_file(), reason=f"{BENCH} not found
 @needs_bench
 def test_every_field_is_in_the_output_and_every_value_is_in_the_text() -> None:
     mix = spans(BENCH, pairs=600, seed=3)
-    assert 590 <= mix.record()["pairs"] <= 600
+    assert 585 <= mix.record()["pairs"] <= 615  # each of 11 kinds rounds to whole schemas
     kinds = {s.name.split("/")[1].split("-")[0] for s in mix.sources}
     assert kinds == {*COMPOUNDS, *PHRASED, "measures", "groups", "command"}
     stated = fields = 0

@@ -290,7 +290,7 @@ def _tail(fields: _Fields, output: dict[str, Any], rng: random.Random) -> list[s
         tail.append(rng.choice(DATED_PHRASES).format(written))
     _put(output, fields.date, iso)
     minutes: int | None = None
-    if rng.random() < 0.65:
+    if rng.random() < 0.8:
         minutes = MEASURES["minutes"].value(rng)
         tail.append(rng.choice(LENGTH_PHRASES).format(MEASURES["minutes"].say(minutes, rng)))
     _put(output, fields.minutes, minutes)
