@@ -60,6 +60,25 @@ def lookup(spec: SchemaSpec, base_model: Path) -> Path | None:
     return adapter if adapter.is_file() else None
 
 
+SHIPPED_GENERAL = Path(__file__).with_name("general_adapter") / "general.gguf"
+"""The general adapter shipped in the package (``extractly.general.ship`` puts it there), with
+its manifest beside it; its own file name, so a backend's name (``...+general.gguf``) tells it
+from a schema's tuned ``adapter.gguf``."""
+
+
+def shipped_general(base_model: Path) -> Path | None:
+    """The shipped general adapter when it was trained on ``base_model`` (its manifest's
+    ``base_model_sha256``), else None: an adapter is never applied to another model."""
+    manifest = SHIPPED_GENERAL.with_name(MANIFEST_FILE)
+    try:
+        base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model_sha256")
+    except (OSError, ValueError):
+        return None
+    if not SHIPPED_GENERAL.is_file() or base != file_sha256(base_model):
+        return None
+    return SHIPPED_GENERAL
+
+
 def register(
     spec: SchemaSpec, base_model: Path, adapter: Path, info: Mapping[str, Any]
 ) -> Path:

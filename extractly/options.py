@@ -90,8 +90,10 @@ class ExtractorOptions(TypedDict, total=False):
     adapter: str | os.PathLike[str] | None
     """A LoRA adapter GGUF from ``extractly tune`` for this schema, ``"auto"`` (the default
     unless ``examples`` or ``instructions`` are given): the adapter registered for this schema
-    and model if there is one, else the base model's few-shot prompt; ``None``: never an
-    adapter. With an adapter the prompt is only the text: no instructions, no examples."""
+    and model if there is one, else the general adapter shipped in the package (when the model
+    is the embedded one it was trained on: the prompt is the schema's instructions and field
+    list, no examples); ``None``: never an adapter, the base model's few-shot prompt. With a
+    schema's adapter the prompt is only the text: no instructions, no examples."""
     long_documents: Literal["error", "split"]
     """A text whose prompt does not fit: ``"error"`` (default) raises ``InputTooLongError``;
     ``"split"`` extracts overlapping chunks and merges them (see ``extractly.long_documents``)."""

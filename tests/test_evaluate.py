@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks.datasets import data_dir
 from extractly import EvalDataError, EvalReport, Extractor, GoldRow, evaluate, read_gold
+from extractly.adapter_registry import SHIPPED_GENERAL
 from extractly.errors import SchemaError
 from extractly.eval_report import format_table, render_html
 from extractly.evaluation import RowError, check_gold, percentile, select_schema
@@ -289,7 +290,8 @@ def test_cli_eval_on_snips_getweather_writes_json_and_html(tmp_path: Path) -> No
     assert data["seconds"] > 0 and data["docs_per_second"] == pytest.approx(6 / data["seconds"])
     assert 0 < data["latency_ms_p50"] <= data["latency_ms_p95"]
     assert data["prompt_tokens_mean"] > 0
-    assert data["adapter"] is None and data["model"].endswith(".gguf")
+    # no tune for GetWeather: the default path, the shipped general adapter
+    assert data["adapter"] == str(SHIPPED_GENERAL) and data["model"].endswith(".gguf")
     page = out_html.read_text(encoding="utf-8")
     assert "<svg" in page and all(name in page for name in schema["properties"])
     micro_f1 = f"{data['micro']['f1']:.3f}"

@@ -18,6 +18,7 @@ from extractly import (
     extract,
     extract_many,
 )
+from extractly.adapter_registry import SHIPPED_GENERAL
 from extractly.prompt import compact_json
 from schemas.podcast import PodcastEpisode
 from tests.support.texts import SHOW_NOTES
@@ -26,7 +27,8 @@ from tests.support.texts import SHOW_NOTES
 def test_podcast_episode_is_extracted_and_validated(podcast: Extractor[PodcastEpisode]) -> None:
     result = podcast.run(SHOW_NOTES[0])
     assert isinstance(result.value, PodcastEpisode)
-    assert result.backend == "llama.cpp:gemma-3-270m-q4_k_m.gguf"
+    # no tune for the schema: the general adapter shipped in the package (the default path)
+    assert result.backend == f"llama.cpp:gemma-3-270m-q4_k_m.gguf+{SHIPPED_GENERAL.name}"
     assert len(result.attempts) == 1 and result.attempts[0].error is None
     # Compact JSON in schema order, exactly as decoded.
     assert result.raw_text == compact_json(json.loads(result.raw_text))
@@ -34,7 +36,7 @@ def test_podcast_episode_is_extracted_and_validated(podcast: Extractor[PodcastEp
     u = result.usage
     assert u.prompt_tokens > 10 and u.cached_prompt_tokens == podcast.prefix_tokens
     assert u.sampled_tokens > 0 and u.forced_tokens > 0 and u.seconds > 0
-    # The wiring (prompt, examples, decode) is right enough for the base model to copy a number.
+    # The wiring (prompt, adapter, decode) is right enough to copy a number.
     assert result.value.episode_number == 42
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.datasets import data_dir
 from extractly import Extractor
-from extractly.adapter_registry import lookup
+from extractly.adapter_registry import SHIPPED_GENERAL, lookup
 from extractly.errors import ModelNotFoundError
 from extractly.evaluation import evaluate, gold_row
 from extractly.model_files import resolve_model_path
@@ -215,7 +215,9 @@ def test_registry_finds_adapter_and_never_a_stale_one(
     changed["properties"] = dict(reversed(list(changed["properties"].items())))
     assert lookup(load_schema(changed, Safeguards()), model) is None
     with Extractor(changed, adapter="auto") as ex:
-        assert ex.adapter_path is None and ex.prefix_tokens > 1  # falls back to few-shot
+        # never the stale adapter: the general one shipped in the package, with the schema's
+        # instructions in the prompt
+        assert ex.adapter_path == SHIPPED_GENERAL and ex.prefix_tokens > 1
     with pytest.raises(ModelNotFoundError, match="no adapter GGUF"):
         Extractor(_schema(), adapter=tuned.adapter.parent / "missing.gguf")
 

@@ -9,8 +9,11 @@ enforce fails when an ``Extractor`` is built, not on its first document. ``gener
 decodes a stream of requests in batches.
 
 Which adapter: ``adapter="auto"`` (the default, unless the backend or the request brings its own
-examples or instructions) uses the adapter registered for the schema and model, if any; a path
-uses that adapter; ``None`` none. With an adapter the prompt is only the text.
+examples or instructions) uses the adapter registered for the schema and model, if any, else the
+general adapter shipped in the package when the model is the one it was trained on; a path uses
+that adapter; ``None`` none (the base model, prompted with the schema's examples). With a
+schema's adapter the prompt is only the text; with a general one, the schema's instructions and
+field list.
 
 This module does not validate or retry; the chain does.
 """
@@ -32,6 +35,7 @@ from ..adapter_registry import (
     adapter_prompt,
     lookup,
     resolve_adapter,
+    shipped_general,
     tuned_fields,
 )
 from ..budget import max_output_tokens
@@ -253,7 +257,7 @@ def _adapter_path(
     if adapter is None:
         return None
     if adapter == "auto":
-        return lookup(spec, model.path)
+        return lookup(spec, model.path) or shipped_general(model.path)
     return resolve_adapter(adapter)
 
 

@@ -50,8 +50,11 @@ def write_adapter(
     alpha: float,
     architecture: str = "gemma3",
     metadata: Mapping[str, str] | None = None,
+    half: bool = False,
 ) -> Path:
-    """Write ``lora_tensors`` (PEFT state-dict names -> arrays) as an adapter GGUF at ``path``."""
+    """Write ``lora_tensors`` (PEFT state-dict names, or GGUF names as ``read_adapter`` gives
+    them, -> arrays) as an adapter GGUF at ``path``,
+    in float32, or float16 with ``half`` (half the size; llama.cpp applies either)."""
     import gguf
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,8 +69,8 @@ def write_adapter(
     if not names:
         raise ValueError("no LoRA tensors to write")
     for name in names:
-        arr = np.ascontiguousarray(lora_tensors[name], dtype=np.float32)
-        writer.add_tensor(gguf_name(name), arr)
+        arr = np.ascontiguousarray(lora_tensors[name], dtype=np.float16 if half else np.float32)
+        writer.add_tensor(name if name.endswith((".lora_a", ".lora_b")) else gguf_name(name), arr)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

@@ -233,22 +233,24 @@ def cases() -> dict[str, Callable[[], Any]]:
     bad_input: list[Any] = ["   ", b"\xff\xfe not utf-8", SHOW_NOTES[1]]
     return {
         "podcast_one_by_one": lambda: _case(
-            lambda: Extractor(PodcastEpisode), lambda ex: _each(ex, SHOW_NOTES)
+            lambda: Extractor(PodcastEpisode, adapter=None), lambda ex: _each(ex, SHOW_NOTES)
         ),
         "podcast_batched_3": lambda: _case(
-            lambda: Extractor(PodcastEpisode), lambda ex: _batched(ex, SHOW_NOTES, 3)
+            lambda: Extractor(PodcastEpisode, adapter=None),
+            lambda ex: _batched(ex, SHOW_NOTES, 3)
         ),
         "meeting_dict_schema": lambda: _case(
-            lambda: Extractor(MEETING), lambda ex: _each(ex, MEETING_TEXTS)
+            lambda: Extractor(MEETING, adapter=None), lambda ex: _each(ex, MEETING_TEXTS)
         ),
         "venue_verbatim": lambda: _case(
-            lambda: Extractor(VENUE), lambda ex: _batched(ex, VENUE_TEXTS, 2)
+            lambda: Extractor(VENUE, adapter=None), lambda ex: _batched(ex, VENUE_TEXTS, 2)
         ),
         "podcast_truncated": lambda: _case(
-            lambda: Extractor(PodcastEpisode, max_tokens=6), lambda ex: _each(ex, SHOW_NOTES[:1])
+            lambda: Extractor(PodcastEpisode, adapter=None, max_tokens=6),
+            lambda ex: _each(ex, SHOW_NOTES[:1])
         ),
         "bad_input_in_place": lambda: _case(
-            lambda: Extractor(PodcastEpisode), lambda ex: _batched(ex, bad_input, 2)
+            lambda: Extractor(PodcastEpisode, adapter=None), lambda ex: _batched(ex, bad_input, 2)
         ),
         "weather_adapter": lambda: _case(
             lambda: Extractor(WEATHER, adapter=ADAPTER),
