@@ -3,8 +3,10 @@
 Versions (extractly, Python, llama-cpp-python, the OS), the llama.cpp build's CPU features
 (``llama_print_system_info``), whether that build passed the crash probe for the model
 (``engine/probe.py``), the model file and its sha256, the cache folders, and the adapters in the
-registry with what their manifests say. It loads the llama.cpp library but no model and decodes
-nothing; the sha256 of the model is read from the registry's memo when the file is unchanged.
+registry with what their manifests say, and whether the general adapter shipped in the package
+applies to the model (schemas with no tune are read through it). It loads the llama.cpp
+library but no model and decodes nothing; the sha256 of the model is read from the registry's
+memo when the file is unchanged.
 Not here: fixing anything (the probe's failure message says how to rebuild), or the adapters
 command's list / pin / remove.
 """
@@ -19,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from .adapter_registry import MANIFEST_FILE, registry_dir
+from .adapter_registry import MANIFEST_FILE, SHIPPED_GENERAL, registry_dir, shipped_general
 from .engine.probe import probe_marker
 from .errors import ExtractlyError
 from .model_files import CACHE_ENV, MODEL_ENV, cache_dir, file_sha256, resolve_model_path
@@ -32,7 +34,7 @@ def report() -> str:
         ("llama.cpp", _llama_cpp()),
         ("model", _model()),
         ("cache folders", _caches()),
-        ("adapters", _adapters()),
+        ("adapters", [*_adapters(), _general()]),
     ]
     out: list[str] = []
     for title, lines in sections:
@@ -106,6 +108,21 @@ def _adapters() -> list[str]:
     if not entries:
         return ["none registered"]
     return [_describe_entry(entry) for entry in entries]
+
+
+def _general() -> str:
+    """Whether ``adapter="auto"`` reads an untuned schema through the shipped general adapter."""
+    if not SHIPPED_GENERAL.is_file():
+        return "general (shipped): not in this install: untuned schemas use the base model"
+    size = f"{SHIPPED_GENERAL} ({SHIPPED_GENERAL.stat().st_size / 1e6:.1f} MB)"
+    try:
+        model = resolve_model_path(None)
+    except ExtractlyError:
+        return f"general (shipped): {size}; no model to check it against"
+    if shipped_general(model) is None:
+        return (f"general (shipped): {size}; not for this model (trained on another): "
+                "untuned schemas use the base model")
+    return f"general (shipped): {size}; used for schemas with no tuned adapter"
 
 
 def _describe_entry(entry: Path) -> str:

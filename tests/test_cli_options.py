@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from extractly.adapter_registry import registry_dir
+from extractly.adapter_registry import SHIPPED_GENERAL, registry_dir
 from extractly.cli import build_parser
 from extractly.cli_options import OPTION_FLAGS, PYTHON_ONLY, flag_table, options_from_args
 from extractly.errors import DataFileError
@@ -134,6 +134,9 @@ def test_version_and_doctor_print_what_a_bug_report_needs() -> None:
     assert re.search(r"crash probe: (passed \(marker .+\.ok\)|not run yet)", report)
     assert f"adapter registry: {registry_dir()}" in report  # this session's empty registry
     assert "[adapters]\n  none registered" in report
+    # the embedded model gets the shipped general adapter for untuned schemas
+    assert f"general (shipped): {SHIPPED_GENERAL} (" in report
+    assert "used for schemas with no tuned adapter" in report
 
 
 def test_the_readme_lists_the_flags_as_the_map_renders_them() -> None:
