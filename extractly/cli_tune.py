@@ -88,8 +88,9 @@ def add_tune_flags(parser: argparse.ArgumentParser) -> None:
         "--start-from",
         metavar="ADAPTER",
         default=None,
-        help="adapter.gguf to start from instead of a fresh LoRA (a general adapter: the tune "
-        "keeps its rank and its prompt, instructions and field list before the text)",
+        help="adapter.gguf to start from instead of a fresh LoRA, or 'general' for the one "
+        "shipped in the package (a general adapter: the tune keeps its rank and its prompt, "
+        "instructions and field list before the text)",
     )
     parser.add_argument(
         "--precision",

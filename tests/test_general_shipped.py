@@ -21,9 +21,11 @@ from extractly.adapter_registry import (
     register,
     shipped_general,
 )
+from extractly.errors import TuneDataError
 from extractly.general.ship import ship
 from extractly.model_files import file_sha256, resolve_model_path
 from extractly.tune.export import read_adapter, write_adapter
+from extractly.tune.start import SHIPPED, starting_adapter
 from schemas.podcast import PodcastEpisode
 from tests.golden.characterize import ADAPTER as WEATHER_ADAPTER
 from tests.golden.characterize import WEATHER
@@ -106,3 +108,17 @@ def test_shipping_writes_float16_tensors_equal_to_the_trained_ones(tmp_path: Pat
     (trained / MANIFEST_FILE).write_text(json.dumps({"prompt": None}), encoding="utf-8")
     with pytest.raises(ValueError, match="not a general adapter"):
         ship(trained, tmp_path / "elsewhere")
+
+
+def test_a_schema_tune_can_start_from_it_by_name(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    model_sha = file_sha256(resolve_model_path(None))
+    start = starting_adapter(SHIPPED, model_sha)  # extractly tune --start-from general
+    assert start is not None and start.path == SHIPPED_GENERAL
+    assert start.prompt_name == GENERAL_PROMPT and start.stored.rank == 16
+    assert start.stored.metadata["base_model_sha256"] == model_sha
+    with pytest.raises(TuneDataError, match="trained on base model"):
+        starting_adapter(SHIPPED, "0" * 64)
+    monkeypatch.setattr("extractly.tune.start.SHIPPED_GENERAL", tmp_path / "gone.gguf")
+    with pytest.raises(TuneDataError, match="this install has no general adapter"):
+        starting_adapter(SHIPPED, model_sha)

@@ -63,10 +63,10 @@ class TuneConfig:
     held_out_report: bool = True
     """Extract the held-out slice with the new adapter and report per-field F1."""
     start_from: str | None = None
-    """An adapter GGUF to start the LoRA from (a general adapter, ``extractly.general``) instead
-    of PEFT's zero initialization. Its rank and alpha replace ``rank`` and ``alpha``, and the
-    tune trains and serves with its prompt (a general adapter's: instructions and field list
-    before the text)."""
+    """An adapter GGUF to start the LoRA from (a general adapter, ``extractly.general``;
+    ``"general"``: the one shipped in the package) instead of PEFT's zero initialization. Its
+    rank and alpha replace ``rank`` and ``alpha``, and the tune trains and serves with its
+    prompt (a general adapter's: instructions and field list before the text)."""
 
 
 Progress = Callable[[str], None]

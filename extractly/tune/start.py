@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..adapter_registry import GENERAL_PROMPT, adapter_prompt
+from ..adapter_registry import GENERAL_PROMPT, SHIPPED_GENERAL, adapter_prompt
 from ..errors import TuneDataError
 from ..model_files import file_sha256
 from ..prompt import Prompt, build_prompt
@@ -20,6 +20,10 @@ from .export import StoredAdapter, read_adapter
 
 GENERAL_PROMPT_TEMPLATE = "BOS + instructions + field list + document frame (zero-shot)"
 """The manifest's ``prompt_template`` of a tune that started from a general adapter."""
+
+
+SHIPPED = "general"
+"""``start_from`` naming the general adapter shipped in the package."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,18 @@ class StartingAdapter:
 
 def starting_adapter(path: str | os.PathLike[str] | None,
                      base_sha256: str) -> StartingAdapter | None:
-    """``path`` read as the adapter a tune starts from; ``TuneDataError`` (before any
-    training) for a file that is not an adapter, was trained on another base model, or asks
-    for a prompt this version does not know."""
+    """``path`` read as the adapter a tune starts from (``"general"``: the general adapter
+    shipped in the package); ``TuneDataError`` (before any training) for a file that is not an
+    adapter, was trained on another base model, or asks for a prompt this version does not
+    know."""
     if path is None:
         return None
+    if str(path) == SHIPPED:
+        if not SHIPPED_GENERAL.is_file():
+            raise TuneDataError(f"--start-from {SHIPPED}: this install has no general adapter "
+                                f"({SHIPPED_GENERAL} is missing); reinstall extractly or give "
+                                "an adapter.gguf")
+        path = SHIPPED_GENERAL
     where = Path(path)
     if not where.is_file():
         raise TuneDataError(f"--start-from {where}: no such file; give an adapter.gguf (a "
