@@ -1,9 +1,10 @@
 """``PodcastEpisode``: the facts a show-notes page states about one episode.
 
-Worked examples travel with the schema (``x-extractly-examples``), so ``extract(text,
-PodcastEpisode)`` prompts the base model few-shot with no further setup. The examples are
-deliberately varied (numbers, missing facts, guest counts) so the model copies the format,
-not the values.
+``extract(text, PodcastEpisode)`` reads it through the general adapter shipped in the package
+(no tune for this schema). Worked examples travel with the schema (``x-extractly-examples``)
+for the base model's few-shot prompt (``adapter=None``, or a model the general adapter was not
+trained on). The examples are deliberately varied (numbers, missing facts, guest counts) so
+the model copies the format, not the values.
 """
 
 from __future__ import annotations
