@@ -13,7 +13,7 @@ from extractly.model_files import resolve_model_path
 from extractly.schema import load_schema
 from extractly.settings import Safeguards
 from extractly.teacher import DistillConfig, distill
-from extractly.teacher.gate import BASE, CANDIDATE, REGISTERED
+from extractly.teacher.gate import BASE, CANDIDATE, GENERAL, REGISTERED
 from extractly.testing import AnswerKeyServer
 from extractly.tune import TuneConfig
 from tests.support.deliveries import DELIVERY_SCHEMA, delivery_rows, write_texts
@@ -37,6 +37,8 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
         assert good.promoted, good.reason
         scores = good.scores
         assert scores[CANDIDATE]["f1"] > scores[BASE]["f1"], scores
+        # it also had to beat what the schema got untuned: the shipped general adapter
+        assert scores[CANDIDATE]["f1"] > scores[GENERAL]["f1"], scores
         assert REGISTERED not in scores  # nothing was registered before
         registered = lookup(spec, model)
         assert registered is not None

@@ -1,7 +1,8 @@
 """The promotion gate: a new adapter replaces the registered one only if it scores better.
 
 ``score_contenders`` extracts a held-out slice of teacher labels with each contender (the new
-adapter, the adapter registered for the schema now, the few-shot base model) and scores it per
+adapter, the adapter registered for the schema now, the general adapter shipped in the package,
+the few-shot base model) and scores it per
 field as ``extractly eval`` does; ``decide`` promotes the candidate only when its micro F1 is
 higher than every other contender's, and says why either way. A tie is not a win: replacing an
 adapter that is as good costs the user a change they cannot see a reason for.
@@ -25,6 +26,7 @@ from ..settings import Safeguards
 
 CANDIDATE = "candidate"
 REGISTERED = "registered"
+GENERAL = "general (shipped)"
 BASE = "base few-shot"
 
 

@@ -15,8 +15,9 @@ The steps, each written to the output folder as it finishes, so a killed job res
    label so far (``extractly.tune``, settings chosen from the data unless ``tune`` says).
    Round ``r`` brings the labels to ``labels * r / rounds``.
 4. **Gate** (``gate``): the last round's adapter against the adapter registered for the schema
-   now and the base model's few-shot prompt, on the held-out labels. It is registered only if
-   it beats both; otherwise it stays in the folder and the report says why.
+   now, the general adapter shipped in the package (what an untuned schema gets) and the base
+   model's few-shot prompt, on the held-out labels. It is registered only if it beats all of
+   them; otherwise it stays in the folder and the report says why.
 
 Folder layout: ``labels.jsonl`` / ``labels.failed.jsonl`` (``labels``), ``plan.json`` (the held-out
 ids and each round's picks, so a resumed job asks about the same texts), ``round-N/train.jsonl``
@@ -38,7 +39,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..adapter_registry import entry_dir, install, lookup
+from ..adapter_registry import entry_dir, install, lookup, shipped_general
 from ..backends import backend_from_spec
 from ..backends.base import Backend
 from ..errors import ExtractlyError, TuneDataError
@@ -50,7 +51,7 @@ from ..progress import ProgressBar
 from ..schema import load_schema
 from ..settings import Safeguards
 from ..tune import TuneConfig, tune
-from .gate import BASE, CANDIDATE, REGISTERED, Contender, decide, score_contenders
+from .gate import BASE, CANDIDATE, GENERAL, REGISTERED, Contender, decide, score_contenders
 from .labels import LabelFiles, LabelSummary, Text, label_texts
 from .select import coverage_pick, diverse_pick, random_pick
 
@@ -398,8 +399,8 @@ def _gate(
     gold: Sequence[GoldRow], report: DistillReport, model: str | os.PathLike[str] | None,
     safeguards: Safeguards, say: Say,
 ) -> None:
-    """Score the registered adapter and the base model beside the candidate's ``scored``
-    report, decide, and register the candidate if it won."""
+    """Score the registered adapter, the shipped general adapter and the base model beside the
+    candidate's ``scored`` report, decide, and register the candidate if it won."""
     model_path = resolve_model_path(model)
     registered = lookup(spec, model_path)
     if registered is not None and registered.read_bytes() == adapter.read_bytes():
@@ -409,6 +410,9 @@ def _gate(
         say(f"distill: {report.reason}")
         return
     rivals = [Contender(REGISTERED, registered)] if registered is not None else []
+    general = shipped_general(model_path)
+    if general is not None:
+        rivals.append(Contender(GENERAL, general))
     rivals.append(Contender(BASE, None))
     say(f"distill: the gate scores {len(rivals)} more contender(s) on {len(gold)} held-out labels")
     reports = {CANDIDATE: scored} | score_contenders(schema, gold, rivals, model=model_path,
