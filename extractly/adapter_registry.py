@@ -69,12 +69,8 @@ from a schema's tuned ``adapter.gguf``."""
 def shipped_general(base_model: Path) -> Path | None:
     """The shipped general adapter when it was trained on ``base_model`` (its manifest's
     ``base_model_sha256``), else None: an adapter is never applied to another model."""
-    manifest = SHIPPED_GENERAL.with_name(MANIFEST_FILE)
-    try:
-        base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model_sha256")
-    except (OSError, ValueError):
-        return None
-    if not SHIPPED_GENERAL.is_file() or base != file_sha256(base_model):
+    base = _manifest_value(SHIPPED_GENERAL, "base_model_sha256")
+    if not SHIPPED_GENERAL.is_file() or base is None or base != file_sha256(base_model):
         return None
     return SHIPPED_GENERAL
 
@@ -152,13 +148,7 @@ def tuned_fields(adapter: Path | None) -> tuple[str, ...]:
     """The verbatim fields an adapter was tuned with (its manifest's ``verbatim`` list): the
     decoder must copy them too, since the tune only learned to rank the tokens the verbatim
     constraint allows there. Empty without an adapter or a readable manifest."""
-    manifest = None if adapter is None else adapter.with_name(MANIFEST_FILE)
-    if manifest is None or not manifest.is_file():
-        return ()
-    try:
-        fields = json.loads(manifest.read_text(encoding="utf-8")).get("verbatim", [])
-    except (OSError, ValueError):
-        return ()
+    fields = None if adapter is None else _manifest_value(adapter, "verbatim")
     return tuple(str(f) for f in fields) if isinstance(fields, list) else ()
 
 
@@ -171,14 +161,17 @@ a schema-specific adapter has no ``prompt`` key and gets only the text."""
 def adapter_prompt(adapter: Path | None) -> str | None:
     """The manifest's ``prompt`` of ``adapter`` (``GENERAL_PROMPT`` for a general adapter),
     ``None`` for a schema-specific one or without a readable manifest."""
-    manifest = None if adapter is None else adapter.with_name(MANIFEST_FILE)
-    if manifest is None or not manifest.is_file():
-        return None
+    kind = None if adapter is None else _manifest_value(adapter, "prompt")
+    return str(kind) if kind else None
+
+
+def _manifest_value(adapter: Path, key: str) -> Any:
+    """``key`` of the manifest beside ``adapter``; None when it is missing or unreadable."""
     try:
-        kind = json.loads(manifest.read_text(encoding="utf-8")).get("prompt")
+        manifest = json.loads(adapter.with_name(MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return str(kind) if kind else None
+    return manifest.get(key) if isinstance(manifest, dict) else None
 
 
 def make_manifest(spec: SchemaSpec, base_sha256: str, info: Mapping[str, Any]) -> dict[str, Any]:

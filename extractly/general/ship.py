@@ -12,13 +12,13 @@ sha256 and the conversion. Nothing here trains or evaluates.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..adapter_registry import ADAPTER_FILE, GENERAL_PROMPT, MANIFEST_FILE, SHIPPED_GENERAL
+from ..model_files import file_sha256
 
 
 def ship(trained: Path, into: Path = SHIPPED_GENERAL.parent) -> Path:
@@ -35,7 +35,7 @@ def ship(trained: Path, into: Path = SHIPPED_GENERAL.parent) -> Path:
     target = write_adapter(into / SHIPPED_GENERAL.name, stored.tensors, alpha=stored.alpha,
                            metadata=stored.metadata, half=True)
     manifest["shipped"] = {
-        "trained_file_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+        "trained_file_sha256": file_sha256(source),
         "tensors": "float16 (converted from the trained float32 file)",
     }
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
