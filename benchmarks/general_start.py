@@ -17,6 +17,12 @@ itself (zero labels) is scored beside them. The adapter must have been trained w
 (its manifest lists it as left out); the benchmark refuses it otherwise. Tunes go to a
 temporary folder, nothing is registered. Writes ``benchmarks/results/general_start.json``
 after every tune, so a killed run keeps its rows.
+
+Choosing a setting without looking at the test split: ``--dev N`` scores the general adapter
+and every tune with at most the general tunes' labels also on the N train records after those
+labels in the same shuffle (which no such tune saw), and ``--general-learning-rate
+2e-3,1e-3`` tunes from the general adapter once per learning rate (default: the tune's own
+choice), so a choice made on the dev records can then be read on the test records.
 """
 
 from __future__ import annotations
@@ -59,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--budget", default="auto",
                     help="each tune's time budget: auto (the tune default, which cuts a slow "
                          "tune's schedule short), none, or a duration such as 40m")
+    ap.add_argument("--general-learning-rate", default="",
+                    help="learning rates of the tunes from the general adapter, comma-separated "
+                         "(default: the tune's own choice)")
+    ap.add_argument("--dev", type=int, default=0,
+                    help="also score every adapter on this many train records no tune saw")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/results/general_start.json")
     args = ap.parse_args(argv)
@@ -68,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = parse_sources(args.source)
     base_sizes = [int(n) for n in args.from_base.split(",") if n]
     sizes = [int(n) for n in args.from_general.split(",") if n]
+    rates: list[float | None] = [float(x) for x in args.general_learning_rate.split(",") if x]
     budget: float | Literal["auto"] | None = (
         "auto" if args.budget == "auto" else parse_budget(args.budget))
     work = Path(tempfile.mkdtemp(prefix="extractly-general-start-"))
@@ -80,15 +92,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             pool = [r for r in train if r.schema == name]
             random.Random(f"{args.seed}:{name}").shuffle(pool)
             records = [r for r in test if r.schema == name][: args.test]
+            seen = max([*sizes, 0])
+            dev = pool[seen : seen + args.dev]
+            if len(dev) < args.dev:
+                ap.error(f"{name}: --dev {args.dev} needs {seen + args.dev} train records, "
+                         f"the split has {len(pool)}")
             row: dict[str, Any] = {"set": dataset, "schema": name, "test": len(records),
-                                   "points": []}
-            with Extractor(schema, adapter=args.adapter) as ex:
-                zero, _ = score(ex, records, schema)
-            row["points"].append({"start": "general", "labels": 0} | zero.summary())
-            plan = [*(("base", n) for n in base_sizes), *(("general", n) for n in sizes)]
-            for start, labels in plan:
+                                   "dev": len(dev), "points": []}
+            row["points"].append({"start": "general", "labels": 0} | _scores(
+                schema, args.adapter, records, dev))
+            plan: list[tuple[str, int, float | None]] = [
+                *(("base", n, None) for n in base_sizes),
+                *(("general", n, rate) for n in sizes for rate in rates or [None])]
+            for start, labels, rate in plan:
+                unseen = dev if labels <= seen else []  # a larger base tune trained on them
                 row["points"].append(_tune_and_score(
-                    schema, name, pool[:labels], records, start, args.adapter, work, budget))
+                    schema, name, pool[:labels], (records, unseen), start, args.adapter, work,
+                    budget, rate))
                 _write(Path(args.out), [*rows, row])
             rows.append(row)
             _print(row)
@@ -98,27 +118,42 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _tune_and_score(schema: dict[str, Any], name: str, labelled: Sequence[Record],
-                    records: Sequence[Record], start: str, general: Path, work: Path,
-                    budget: float | Literal["auto"] | None) -> dict[str, Any]:
-    folder = work / f"{name}-{start}-{len(labelled)}"
+                    scored: tuple[Sequence[Record], Sequence[Record]], start: str,
+                    general: Path, work: Path, budget: float | Literal["auto"] | None,
+                    learning_rate: float | None) -> dict[str, Any]:
+    folder = work / f"{name}-{start}-{len(labelled)}-{learning_rate or 'default'}"
     folder.mkdir(parents=True)
     data = folder / "train.jsonl"
     data.write_text("".join(json.dumps({"text": r.text, "output": r.gold}) + "\n"
                             for r in labelled))
-    config = TuneConfig(start_from=str(general) if start == "general" else None, budget=budget)
+    config = TuneConfig(start_from=str(general) if start == "general" else None, budget=budget,
+                        learning_rate=learning_rate)
     started = time.monotonic()
     result = tune(schema, data, out_dir=folder / "out", config=config, register_adapter=False,
                   progress=None)
     seconds = time.monotonic() - started
-    with Extractor(schema, adapter=result.adapter) as ex:
-        tuned, _ = score(ex, records, schema)
     point = {"start": start, "labels": len(labelled), "tune_seconds": round(seconds, 1),
              "steps": result.manifest["metrics"]["steps"],
              "epochs": _chosen(result.manifest, "epochs"),
-             "budget": _chosen(result.manifest, "budget")} | tuned.summary()
-    print(f"{name} from {start} with {len(labelled)} labels: slot F1 "
-          f"{point['slot_f1']:.3f} ({seconds:.0f} s tune)", file=sys.stderr, flush=True)
+             "learning_rate": _chosen(result.manifest, "learning_rate"),
+             "budget": _chosen(result.manifest, "budget")} | _scores(
+                 schema, result.adapter, *scored)
+    dev = f", dev {point['dev']['slot_f1']:.3f}" if "dev" in point else ""
+    print(f"{name} from {start} with {len(labelled)} labels, learning rate "
+          f"{point['learning_rate']}: slot F1 {point['slot_f1']:.3f}{dev} ({seconds:.0f} s tune)",
+          file=sys.stderr, flush=True)
     return point
+
+
+def _scores(schema: dict[str, Any], adapter: Path, records: Sequence[Record],
+            dev: Sequence[Record]) -> dict[str, Any]:
+    """``adapter``'s scores on the test ``records``, and under ``dev`` on the dev records."""
+    with Extractor(schema, adapter=adapter) as ex:
+        tested, _ = score(ex, records, schema)
+        out: dict[str, Any] = tested.summary()
+        if dev:
+            out["dev"] = score(ex, dev, schema)[0].summary()
+    return out
 
 
 def _chosen(manifest: dict[str, Any], setting: str) -> Any:
@@ -136,12 +171,13 @@ def _write(out: Path, rows: list[dict[str, Any]]) -> None:
 
 def _print(row: dict[str, Any]) -> None:
     print(f"\n{row['set']}/{row['schema']} ({row['test']} test records)")
-    print(f"  {'start':<8} {'labels':>6} {'slot F1':>8} {'field acc':>9} {'tune s':>7} "
-          f"{'steps':>5}")
+    print(f"  {'start':<8} {'labels':>6} {'lr':>7} {'slot F1':>8} {'field acc':>9} "
+          f"{'dev F1':>7} {'tune s':>7} {'steps':>5}")
     for p in row["points"]:
-        print(f"  {p['start']:<8} {p['labels']:>6} {p['slot_f1']:>8.3f} "
-              f"{p.get('field_accuracy', float('nan')):>9.3f} {p.get('tune_seconds', 0):>7.0f} "
-              f"{p.get('steps', 0):>5}")
+        dev = p["dev"]["slot_f1"] if "dev" in p else float("nan")
+        print(f"  {p['start']:<8} {p['labels']:>6} {p.get('learning_rate') or '':>7} "
+              f"{p['slot_f1']:>8.3f} {p.get('field_accuracy', float('nan')):>9.3f} {dev:>7.3f} "
+              f"{p.get('tune_seconds', 0):>7.0f} {p.get('steps', 0):>5}")
 
 
 if __name__ == "__main__":
