@@ -90,7 +90,8 @@ def add_tune_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="adapter.gguf to start from instead of a fresh LoRA, or 'general' for the one "
         "shipped in the package (a general adapter: the tune keeps its rank and its prompt, "
-        "instructions and field list before the text)",
+        "instructions and field list before the text). Measured: it saved labels on US "
+        "addresses, none on SNIPS commands, and its adapters read 1.13x slower",
     )
     parser.add_argument(
         "--precision",
