@@ -32,10 +32,15 @@ _MODULES = {
     "mlp.down_proj": "ffn_down",
 }
 _NAME = re.compile(r"layers\.(\d+)\.(\w+\.\w+)\.lora_([AB])\.(?:default\.)?weight$")
+_GGUF_NAME = re.compile(
+    rf"blk\.\d+\.(?:{'|'.join(_MODULES.values())})\.weight\.lora_[ab]")
 
 
 def gguf_name(peft_name: str) -> str:
-    """``...layers.3.self_attn.q_proj.lora_A.weight`` -> ``blk.3.attn_q.weight.lora_a``."""
+    """``...layers.3.self_attn.q_proj.lora_A.weight`` -> ``blk.3.attn_q.weight.lora_a``; a name
+    already in that form (as ``read_adapter`` gives it) is returned as it is."""
+    if _GGUF_NAME.fullmatch(peft_name):
+        return peft_name
     m = _NAME.search(peft_name)
     if not m or m.group(2) not in _MODULES:
         raise ValueError(f"cannot map LoRA tensor {peft_name!r} to a llama.cpp tensor name")
@@ -70,7 +75,7 @@ def write_adapter(
         raise ValueError("no LoRA tensors to write")
     for name in names:
         arr = np.ascontiguousarray(lora_tensors[name], dtype=np.float16 if half else np.float32)
-        writer.add_tensor(name if name.endswith((".lora_a", ".lora_b")) else gguf_name(name), arr)
+        writer.add_tensor(gguf_name(name), arr)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
