@@ -2,7 +2,14 @@
 random selection against selected (``diverse``), with the teacher's own score beside it.
 
     python benchmarks/learning_curve.py --sets snips --schemas GetWeather \\
-        [--sizes 25,50,100,200,300] [--selection random,diverse] [--pool 2000] [--test N]
+        [--sizes 25,50,100,200,300] [--selection random,diverse] [--pool 2000] [--test N] \\
+        [--sizes-of coverage=150] [--source usaddress=usaddress-test]
+
+``--sizes-of SELECTION=N,N`` gives one selection its own rounds (repeatable), e.g. random at
+150 and 300 against coverage at 150 only: issue 15's "at most 150 selected labels reach what
+300 random ones reach" without tuning the points it does not ask about. ``--source`` scores only
+one source file of a set (``usaddress=usaddress-test``: the 146 addresses labelled like the
+train split).
 
 The unlabelled texts are a schema's train split (``--pool`` of them, spread evenly over the
 file); the teacher is an ``AnswerKeyServer`` on 127.0.0.1 that answers with each text's gold
@@ -30,6 +37,7 @@ from typing import Any
 
 from benchmarks.accuracy import N_SHOTS, score, spread
 from benchmarks.datasets import load_schemas, load_split, pick_examples
+from benchmarks.general_adapter import parse_sources, scored_records
 from extractly import Extractor
 from extractly.teacher import DistillConfig, distill
 from extractly.testing import AnswerKeyServer
@@ -42,19 +50,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--schemas", default="", help="only these schema names (comma-separated)")
     ap.add_argument("--sizes", default="25,50,100,200,300")
     ap.add_argument("--selection", default="random,diverse")
+    ap.add_argument("--sizes-of", action="append", default=[], metavar="SELECTION=N,N",
+                    help="this selection's own rounds instead of --sizes (repeatable)")
+    ap.add_argument("--source", default="",
+                    help="score only this source file of a set, e.g. usaddress=usaddress-test")
     ap.add_argument("--pool", type=int, default=2000, help="unlabelled texts per schema")
     ap.add_argument("--held-out", type=int, default=30, help="teacher labels for the gate")
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
     ap.add_argument("--out", default="benchmarks/results/learning_curve.json")
     args = ap.parse_args(argv)
-    sizes = tuple(int(s) for s in args.sizes.split(","))
+    sizes = _sizes(args.sizes)
+    selections = [s for s in args.selection.split(",") if s]
+    own = _sizes_of(ap, args.sizes_of, selections)
+    source = parse_sources(args.source)
     only = set(filter(None, args.schemas.split(",")))
     out = Path(args.out)
     work = Path(tempfile.mkdtemp(prefix="extractly-curve-"))
     os.environ["EXTRACTLY_ADAPTERS"] = str(work / "registry")
     rows: list[dict[str, Any]] = []
     for dataset in filter(None, args.sets.split(",")):
-        train, test = load_split("train", dataset), load_split("test", dataset)
+        train, test = load_split("train", dataset), scored_records(ap, dataset, source)
         for name, schema in load_schemas(dataset).items():
             if only and name not in only:
                 continue
@@ -73,9 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "base": base.summary() | _sources(base_sources), "curves": {},
             }
             with AnswerKeyServer({r.text: r.gold for r in pool}) as server:
-                for selection in filter(None, args.selection.split(",")):
+                for selection in selections:
                     started = time.monotonic()
-                    config = DistillConfig(round_sizes=sizes, held_out=args.held_out,
+                    config = DistillConfig(round_sizes=own.get(selection, sizes),
+                                           held_out=args.held_out,
                                            selection=selection)
                     report = distill(schema, texts, f"openai:{server.url}#answer-key",
                                      work / f"{name}-{selection}", config, say=_say)
@@ -94,10 +110,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                     }
                     _write(out, sizes, [*rows, row])  # a killed run keeps its finished curves
             rows.append(row)
-            _print(row, sizes)
+            _print(row, sorted({n for s in selections for n in own.get(s, sizes)}))
     _write(out, sizes, rows)
     print(f"wrote {out}")
     return 0
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in text.split(",") if n)
+
+
+def _sizes_of(ap: argparse.ArgumentParser, given: Sequence[str],
+              selections: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """``--sizes-of`` as selection -> its rounds; ``ap.error`` on a selection not run."""
+    own: dict[str, tuple[int, ...]] = {}
+    for item in given:
+        name, _, text = item.partition("=")
+        if name not in selections or not text:
+            ap.error(f"--sizes-of {item!r}: give SELECTION=N,N for one of {selections}")
+        own[name] = _sizes(text)
+    return own
 
 
 def _write(out: Path, sizes: Sequence[int], rows: list[dict[str, Any]]) -> None:
@@ -118,7 +150,8 @@ def _print(row: dict[str, Any], sizes: Sequence[int]) -> None:
     head = f"{row['set']}/{row['schema']}"
     print(f"\n{head:<32} " + " ".join(f"{n:>6}" for n in sizes) + "   base  teacher")
     for selection, curve in row["curves"].items():
-        f1s = " ".join(f"{p['slot_f1']:>6.3f}" for p in curve["points"])
+        f1 = {p["labels"]: p["slot_f1"] for p in curve["points"]}
+        f1s = " ".join(f"{f1[n]:>6.3f}" if n in f1 else f"{'':>6}" for n in sizes)
         print(f"  {selection:<30} {f1s}  {row['base']['slot_f1']:.3f}  "
               f"{row['teacher']['slot_f1']:.3f}")
 
