@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from extractly.teacher.labels import Text
-from extractly.teacher.select import coverage_pick, diverse_pick, random_pick
+from extractly.teacher.select import coverage_pick, diverse_pick, random_pick, stratum_quotas
 
 KINDS = {
     "weather": "will it rain in {} tomorrow morning",
@@ -76,3 +76,22 @@ def test_coverage_pick_with_student_scores_picks_among_the_least_sure() -> None:
     kinds = [_kind(t) for t in picked]
     assert kinds.count("booking") >= 4, kinds
     assert len({t.text for t in picked}) == 6
+
+
+def test_coverage_pick_keeps_the_texts_mix_of_lengths() -> None:
+    short = _texts({"weather": 40})
+    long = [Text(f"long-{i}", f"book a table for four at {a} tonight, then play the latest album "
+                 f"by {b} on my speaker while it rains in {c}")
+            for i, (a, b, c) in enumerate(zip(NAMES, NAMES[3:] + NAMES[:3], NAMES[6:] + NAMES[:6],
+                                              strict=True))]
+    picked = coverage_pick([*short, *long], 10, seed=0)
+    # a long text covers far more wording, yet they are a fifth of the texts: 2 picks of 10
+    assert sum(t.id.startswith("long-") for t in picked) == 2, [t.id for t in picked]
+    assert len(picked) == 10 and len({t.id for t in picked}) == 10
+
+
+def test_stratum_quotas_follow_the_shares_given_earlier_picks() -> None:
+    assert stratum_quotas({0: 50, 1: 30, 2: 20}, {}, 10) == {0: 5, 1: 3, 2: 2}
+    # 10 short texts chosen before: the next 10 go to the strata still short of their share
+    assert stratum_quotas({0: 50, 1: 30, 2: 20}, {0: 10}, 10) == {0: 0, 1: 6, 2: 4}
+    assert sum(stratum_quotas({0: 7, 1: 5, 2: 1}, {}, 4).values()) == 4

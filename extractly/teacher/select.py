@@ -1,4 +1,5 @@
-"""Which texts to ask the teacher about: ``random_pick`` (the baseline) and ``diverse_pick``.
+"""Which texts to ask the teacher about: ``random_pick`` (the baseline), ``diverse_pick`` and
+``coverage_pick`` (its docstring).
 
 A label teaches most where the texts are unlike those already labelled and where the student is
 unsure. ``diverse_pick`` clusters the texts (spherical k-means over word and word-pair features,
@@ -21,6 +22,7 @@ student (``job``), labelling.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import itertools
@@ -40,6 +42,10 @@ PREFILTER = 2
 Zhdanov's diverse mini-batch active learning): uncertainty decides where, diversity which.
 Below ``job.DistillConfig.pool`` (the candidates scored per wanted label), or it filters
 nothing."""
+LENGTH_STRATA = 20
+"""``coverage_pick`` takes texts of each twentieth of the word-count distribution in proportion
+(fifths were too coarse: within each the longest texts still won, 8.0 words on average against
+the texts' 7.1 on US addresses, and no 3-word address among 150 picks)."""
 FEATURES = 2048
 """Hash buckets of the text features (collisions only blur distances a little)."""
 _WORD = re.compile(r"\w+")
@@ -103,18 +109,23 @@ def coverage_pick(
     seed: int = 0,
 ) -> list[Text]:
     """``n`` texts of ``texts`` (none of ``chosen``) that together, with ``chosen``, cover the
-    wording of all the texts best: greedy maximisation of a feature-based submodular function
-    (Wei, Iyer and Bilmes, ICML 2015), f(S) = sum over terms u of w_u * sqrt(m_u(S)), where
-    m_u(S) counts u's occurrences in S and w_u = sqrt(share of texts using u).
+    wording of all the texts best, in the texts' mix of lengths: greedy maximisation of a
+    feature-based submodular function (Wei, Iyer and Bilmes, ICML 2015), f(S) = sum over terms
+    u of w_u * sqrt(m_u(S)), where m_u(S) counts u's occurrences in S and w_u = sqrt(share of
+    texts using u), under a quota per length stratum (a partition matroid).
 
     Why these: with sqrt, a term's next occurrence gains less than its first (wording already
     covered counts less), and the greedy picks from two kinds of text in the ratio
     (w_a / w_b)^2, which with this w_u is the ratio of their counts: the kinds in proportion, as
     random selection gives them on average, but every kind and never the same wording twice
-    while other wording is uncovered. Within a kind, a text that states more (more fields to
-    learn from) gains more than a short one. With student scores, only the
-    ``PREFILTER * n`` most uncertain texts compete. Lazy greedy (gains only shrink); ties are
-    broken by a seeded order."""
+    while other wording is uncovered. Within a stratum, a text that states more (more fields to
+    learn from) gains more than a short one. The quotas (``LENGTH_STRATA``) exist because
+    without them the gain favours long texts outright: on US addresses the 150 picks averaged 11
+    words against the texts' 7, and the student tuned on them invented a city, state and ZIP
+    for the short addresses it met (slot F1 0.696 against 0.808 for 150 random picks). With
+    student scores, only the ``PREFILTER * n`` most uncertain texts compete, and the quotas
+    follow all of ``texts``. Lazy greedy (gains only shrink); ties are broken by a seeded
+    order; if the quotas cannot be filled, the rest are plain greedy picks."""
     pool, n = _contenders(texts, n, chosen, uncertainty)
     if n <= 0:
         return []
@@ -126,6 +137,10 @@ def coverage_pick(
         for term, k in c.items():
             if term in weight:
                 mass[term] = mass.get(term, 0.0) + k
+    edges = length_edges([t.text for t in texts])
+    stratum = [length_stratum(t.text, edges) for t in [*pool, *chosen]]
+    quota = stratum_quotas(Counter(length_stratum(t.text, edges) for t in texts),
+                           Counter(stratum[len(pool):]), n)
 
     def gain(i: int) -> float:
         return sum(weight[term] * (math.sqrt(mass.get(term, 0.0) + k)
@@ -133,20 +148,59 @@ def coverage_pick(
                    for term, k in counts[i].items() if term in weight)
 
     tiebreak = random.Random(seed).sample(range(len(pool)), len(pool))
-    heap = [(-gain(i), tiebreak[i], i) for i in range(len(pool))]
-    heapq.heapify(heap)
     picked: list[int] = []
-    while len(picked) < n:
-        _, order_key, i = heapq.heappop(heap)
-        fresh = gain(i)
-        if heap and -fresh > heap[0][0]:  # stale: another text may gain more now
-            heapq.heappush(heap, (-fresh, order_key, i))
-            continue
-        picked.append(i)
-        for term, k in counts[i].items():
-            if term in weight:
-                mass[term] = mass.get(term, 0.0) + k
+    for capped in (True, False):
+        done = set(picked)
+        heap = [(-gain(i), tiebreak[i], i) for i in range(len(pool)) if i not in done]
+        heapq.heapify(heap)
+        while heap and len(picked) < n:
+            _, order_key, i = heapq.heappop(heap)
+            if capped and quota.get(stratum[i], 0) <= 0:
+                continue
+            fresh = gain(i)
+            if heap and -fresh > heap[0][0]:  # stale: another text may gain more now
+                heapq.heappush(heap, (-fresh, order_key, i))
+                continue
+            picked.append(i)
+            quota[stratum[i]] = quota.get(stratum[i], 0) - 1
+            for term, k in counts[i].items():
+                if term in weight:
+                    mass[term] = mass.get(term, 0.0) + k
     return [pool[i] for i in picked]
+
+
+def length_edges(texts: Sequence[str]) -> list[int]:
+    """Word counts splitting ``texts`` into at most ``LENGTH_STRATA`` strata of about equal size
+    (quantiles; equal quantiles merge, so a set of near-equal lengths has fewer strata)."""
+    if not texts:
+        return []
+    words = np.array([len(_WORD.findall(t)) for t in texts], dtype=np.float64)
+    cuts = np.quantile(words, [k / LENGTH_STRATA for k in range(1, LENGTH_STRATA)],
+                       method="lower")
+    return sorted({int(c) for c in cuts})
+
+
+def length_stratum(text: str, edges: Sequence[int]) -> int:
+    """Which stratum of ``edges`` the text's word count falls in (0 = the shortest)."""
+    return bisect.bisect_right(edges, len(_WORD.findall(text)))
+
+
+def stratum_quotas(shares: Mapping[int, int], have: Mapping[int, int], n: int) -> dict[int, int]:
+    """How many of ``n`` new picks each stratum may take, so that with ``have`` (picks made
+    before, per stratum) the picks follow ``shares`` (texts per stratum): largest remainder, a
+    stratum already past its share takes none."""
+    size = sum(shares.values())
+    if size == 0:
+        return {}
+    total = n + sum(have.values())
+    want = {s: max(0.0, total * k / size - have.get(s, 0)) for s, k in shares.items()}
+    scale = n / sum(want.values()) if sum(want.values()) > n else 1.0
+    want = {s: w * scale for s, w in want.items()}
+    quota = {s: math.floor(w) for s, w in want.items()}
+    by_remainder = sorted(want, key=lambda s: (quota[s] - want[s], s))
+    for s in by_remainder[: n - sum(quota.values())]:
+        quota[s] += 1
+    return quota
 
 
 def _contenders(
