@@ -104,8 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         print(f"{dataset}/{name} {selection} {r.labels:>4} labels: "
                               f"F1 {tuned.summary()['slot_f1']:.3f}", file=sys.stderr, flush=True)
                     row["curves"][selection] = {
-                        "points": points, "gate": {"promoted": report.promoted,
-                                                   "reason": report.reason},
+                        "sizes": list(config.round_sizes or ()), "points": points,
+                        "gate": {"promoted": report.promoted, "reason": report.reason},
                         "seconds": round(time.monotonic() - started, 1),
                     }
                     _write(out, sizes, [*rows, row])  # a killed run keeps its finished curves
@@ -150,7 +150,9 @@ def _print(row: dict[str, Any], sizes: Sequence[int]) -> None:
     head = f"{row['set']}/{row['schema']}"
     print(f"\n{head:<32} " + " ".join(f"{n:>6}" for n in sizes) + "   base  teacher")
     for selection, curve in row["curves"].items():
-        f1 = {p["labels"]: p["slot_f1"] for p in curve["points"]}
+        # by the round asked for: a round's labels can be fewer (a pool of 300 texts with 30
+        # held out has 270 to label)
+        f1 = {n: p["slot_f1"] for n, p in zip(curve["sizes"], curve["points"], strict=False)}
         f1s = " ".join(f"{f1[n]:>6.3f}" if n in f1 else f"{'':>6}" for n in sizes)
         print(f"  {selection:<30} {f1s}  {row['base']['slot_f1']:.3f}  "
               f"{row['teacher']['slot_f1']:.3f}")
