@@ -50,8 +50,8 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument("--selection", choices=SELECTIONS, default=defaults.selection,
                      help="which texts to label: random; diverse (one text per cluster of "
                      "the texts); coverage (the texts that together cover the wording of all "
-                     "best). From round 2 the last two choose among the texts the student is "
-                     f"least sure of. Default {defaults.selection}")
+                     "best, in the texts' mix of lengths). From round 2 the last two choose "
+                     f"among the texts the student is least sure of. Default {defaults.selection}")
     cmd.add_argument("--rounds", type=_rounds, default=defaults.rounds, metavar="N|SIZES",
                      help="label/tune rounds: N sharing --labels evenly, or the labels after "
                      "each round, e.g. 25,50,100,200,300 (each round's adapter is scored on the "

@@ -9,9 +9,9 @@ The steps, each written to the output folder as it finishes, so a killed job res
    promotion gate's test set. Random, so it measures the texts as they come.
 3. **Rounds** (``rounds``, default 1): choose the round's texts (``selection``: ``"random"``;
    ``"diverse"``: one text per cluster of the texts; ``"coverage"``: the texts that together
-   cover the wording of all best; from round 2 on the last two only among the texts the
-   previous round's student was least sure of), have the teacher label them
-   (``labels.label_texts``: every answer on disk as it arrives), tune an adapter on every
+   cover the wording of all best, in the texts' mix of lengths; from round 2 on the last two
+   only among the texts the previous round's student was least sure of), have the teacher
+   label them (``labels.label_texts``: every answer on disk as it arrives), tune an adapter on every
    label so far (``extractly.tune``, settings chosen from the data unless ``tune`` says).
    Round ``r`` brings the labels to ``labels * r / rounds``.
 4. **Gate** (``gate``): the last round's adapter against the adapter registered for the schema
