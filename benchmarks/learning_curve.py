@@ -90,8 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             with AnswerKeyServer({r.text: r.gold for r in pool}) as server:
                 for selection in selections:
                     started = time.monotonic()
-                    config = DistillConfig(round_sizes=own.get(selection, sizes),
-                                           held_out=args.held_out,
+                    rounds = own.get(selection, sizes)
+                    config = DistillConfig(round_sizes=rounds, held_out=args.held_out,
                                            selection=selection)
                     report = distill(schema, texts, f"openai:{server.url}#answer-key",
                                      work / f"{name}-{selection}", config, say=_say)
@@ -104,13 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         print(f"{dataset}/{name} {selection} {r.labels:>4} labels: "
                               f"F1 {tuned.summary()['slot_f1']:.3f}", file=sys.stderr, flush=True)
                     row["curves"][selection] = {
-                        "sizes": list(config.round_sizes or ()), "points": points,
+                        "sizes": list(rounds), "points": points,
                         "gate": {"promoted": report.promoted, "reason": report.reason},
                         "seconds": round(time.monotonic() - started, 1),
                     }
                     _write(out, sizes, [*rows, row])  # a killed run keeps its finished curves
             rows.append(row)
-            _print(row, sorted({n for s in selections for n in own.get(s, sizes)}))
+            _print(row)
     _write(out, sizes, rows)
     print(f"wrote {out}")
     return 0
@@ -146,7 +146,8 @@ def _sources(by_source: dict[str, Any]) -> dict[str, Any]:
     return {"by_source": {k: v.summary()["slot_f1"] for k, v in by_source.items()}}
 
 
-def _print(row: dict[str, Any], sizes: Sequence[int]) -> None:
+def _print(row: dict[str, Any]) -> None:
+    sizes = sorted({n for curve in row["curves"].values() for n in curve["sizes"]})
     head = f"{row['set']}/{row['schema']}"
     print(f"\n{head:<32} " + " ".join(f"{n:>6}" for n in sizes) + "   base  teacher")
     for selection, curve in row["curves"].items():

@@ -137,9 +137,10 @@ def coverage_pick(
         for term, k in c.items():
             if term in weight:
                 mass[term] = mass.get(term, 0.0) + k
-    edges = length_edges([t.text for t in texts])
-    stratum = [length_stratum(t.text, edges) for t in [*pool, *chosen]]
-    quota = stratum_quotas(Counter(length_stratum(t.text, edges) for t in texts),
+    words = {t.id: len(_WORD.findall(t.text)) for t in [*texts, *chosen]}
+    edges = length_edges([words[t.id] for t in texts])
+    stratum = [bisect.bisect_right(edges, words[t.id]) for t in [*pool, *chosen]]
+    quota = stratum_quotas(Counter(bisect.bisect_right(edges, words[t.id]) for t in texts),
                            Counter(stratum[len(pool):]), n)
 
     def gain(i: int) -> float:
@@ -169,20 +170,15 @@ def coverage_pick(
     return [pool[i] for i in picked]
 
 
-def length_edges(texts: Sequence[str]) -> list[int]:
-    """Word counts splitting ``texts`` into at most ``LENGTH_STRATA`` strata of about equal size
-    (quantiles; equal quantiles merge, so a set of near-equal lengths has fewer strata)."""
-    if not texts:
+def length_edges(words: Sequence[int]) -> list[int]:
+    """Word counts splitting texts of these ``words`` counts into at most ``LENGTH_STRATA``
+    strata of about equal size (quantiles; equal quantiles merge, so a set of near-equal lengths
+    has fewer strata). A text's stratum is ``bisect.bisect_right(edges, its word count)``."""
+    if not words:
         return []
-    words = np.array([len(_WORD.findall(t)) for t in texts], dtype=np.float64)
-    cuts = np.quantile(words, [k / LENGTH_STRATA for k in range(1, LENGTH_STRATA)],
-                       method="lower")
+    cuts = np.quantile(np.array(words, dtype=np.float64),
+                       [k / LENGTH_STRATA for k in range(1, LENGTH_STRATA)], method="lower")
     return sorted({int(c) for c in cuts})
-
-
-def length_stratum(text: str, edges: Sequence[int]) -> int:
-    """Which stratum of ``edges`` the text's word count falls in (0 = the shortest)."""
-    return bisect.bisect_right(edges, len(_WORD.findall(text)))
 
 
 def stratum_quotas(shares: Mapping[int, int], have: Mapping[int, int], n: int) -> dict[int, int]:
