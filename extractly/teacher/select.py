@@ -139,8 +139,9 @@ def coverage_pick(
                 mass[term] = mass.get(term, 0.0) + k
     words = {t.id: len(_WORD.findall(t.text)) for t in [*texts, *chosen]}
     edges = length_edges([words[t.id] for t in texts])
-    stratum = [bisect.bisect_right(edges, words[t.id]) for t in [*pool, *chosen]]
-    quota = stratum_quotas(Counter(bisect.bisect_right(edges, words[t.id]) for t in texts),
+    stratum_of = {i: bisect.bisect_right(edges, k) for i, k in words.items()}
+    stratum = [stratum_of[t.id] for t in [*pool, *chosen]]
+    quota = stratum_quotas(Counter(stratum_of[t.id] for t in texts),
                            Counter(stratum[len(pool):]), n)
 
     def gain(i: int) -> float:
