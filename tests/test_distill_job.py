@@ -35,6 +35,7 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
             labels=32, held_out=16, selection="random",
             tune=TuneConfig(max_steps=12, held_out_report=False)))
         assert good.promoted, good.reason
+        assert good.candidate_round == 1  # one round: it is the candidate
         scores = good.scores
         assert scores[CANDIDATE]["f1"] > scores[BASE]["f1"], scores
         # it also had to beat what the schema got untuned: the shipped general adapter

@@ -14,10 +14,13 @@ The steps, each written to the output folder as it finishes, so a killed job res
    label them (``labels.label_texts``: every answer on disk as it arrives), tune an adapter on every
    label so far (``extractly.tune``, settings chosen from the data unless ``tune`` says).
    Round ``r`` brings the labels to ``labels * r / rounds``.
-4. **Gate** (``gate``): the last round's adapter against the adapter registered for the schema
-   now, the general adapter shipped in the package (what an untuned schema gets) and the base
-   model's few-shot prompt, on the held-out labels. It is registered only if it beats all of
-   them; otherwise it stays in the folder and the report says why.
+4. **Gate** (``gate``): the candidate, the round whose adapter scored best on the held-out
+   labels (``best_round``; a tie goes to the later round, which saw more labels), against the
+   adapter registered for the schema now, the general adapter shipped in the package (what an
+   untuned schema gets) and the base model's few-shot prompt, on the held-out labels. It is
+   registered only if it beats all of them; otherwise it stays in the folder and the report
+   says why. Choosing among rounds on the same slice favours the candidate slightly (the best
+   of a few noisy scores); a rival must still be beaten outright.
 
 Folder layout: ``labels.jsonl`` / ``labels.failed.jsonl`` (``labels``), ``plan.json`` (the held-out
 ids and each round's picks, so a resumed job asks about the same texts), ``round-N/train.jsonl``
@@ -107,6 +110,13 @@ class RoundReport:
     tune_seconds: float | None = None
 
 
+def best_round(rounds: Sequence[RoundReport]) -> RoundReport | None:
+    """The round the gate weighs: the highest held-out F1, the later round on a tie (more
+    labels for the same score); None when no round was tuned and scored."""
+    scored = [r for r in rounds if r.held_out_f1 is not None and r.adapter is not None]
+    return max(reversed(scored), key=lambda r: r.held_out_f1 or 0.0, default=None)
+
+
 @dataclass
 class DistillReport:
     folder: str
@@ -119,6 +129,8 @@ class DistillReport:
     promoted: bool | None = None
     reason: str = ""
     registered: str | None = None
+    candidate_round: int | None = None
+    """The round whose adapter the gate weighed (``best_round``)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,6 +145,8 @@ class DistillReport:
             f1 = "-" if r.held_out_f1 is None else f"{r.held_out_f1:.3f}"
             secs = "-" if r.tune_seconds is None else f"{r.tune_seconds:.0f}"
             lines.append(f"{r.round:>5}  {r.labels:>6}  {f1:>11}  {secs:>6}  {r.adapter or '-'}")
+        if self.candidate_round is not None and len(self.rounds) > 1:
+            lines.append(f"candidate: round {self.candidate_round}, the best held-out F1")
         if self.scores:
             lines.append("held-out slice      micro F1  field acc  exact  valid")
             for name, s in self.scores.items():
@@ -234,7 +248,7 @@ def _distill(
                                 f"{files.failed.path}")
         chosen: list[Text] = []
         adapter: Path | None = None
-        scored: EvalReport | None = None
+        scored: dict[int, tuple[Path, EvalReport]] = {}
         for number, size in enumerate(round_sizes(config), start=1):
             picks = plan.setdefault("rounds", [])
             if len(picks) < number:
@@ -256,16 +270,22 @@ def _distill(
                 schema, folder / f"round-{number}", labelled, config, model, safeguards, say
             )
             this.adapter = str(adapter)
-            scored = score_contenders(schema, gold, [Contender(CANDIDATE, adapter)],
-                                      model=model, safeguards=safeguards)[CANDIDATE]
-            this.held_out_f1 = scored.micro.f1
+            held_out = score_contenders(schema, gold, [Contender(CANDIDATE, adapter)],
+                                        model=model, safeguards=safeguards)[CANDIDATE]
+            scored[number] = adapter, held_out
+            this.held_out_f1 = held_out.micro.f1
             say(f"distill: round {number}: {len(labelled)} labels, held-out F1 "
                 f"{this.held_out_f1:.3f}")
             _write_report(folder, report)
         _write_report(folder, report)
-        if config.label_only or adapter is None or scored is None:
+        best = best_round(report.rounds)
+        if config.label_only or best is None:
             return report
-    _gate(schema, spec, adapter, scored, gold, report, model, safeguards, say)
+    report.candidate_round = best.round
+    if len(report.rounds) > 1:
+        say(f"distill: the candidate is round {best.round}'s adapter "
+            f"(held-out F1 {best.held_out_f1:.3f}, the best of {len(report.rounds)} rounds)")
+    _gate(schema, spec, *scored[best.round], gold, report, model, safeguards, say)
     _write_report(folder, report)
     return report
 
