@@ -3,7 +3,7 @@ random selection against selected (``diverse``), with the teacher's own score be
 
     python benchmarks/learning_curve.py --sets snips --schemas GetWeather \\
         [--sizes 25,50,100,200,300] [--selection random,diverse] [--pool 2000] [--test N] \\
-        [--sizes-of coverage=150] [--source usaddress=usaddress-test] [--seed 0]
+        [--sizes-of coverage=150] [--source usaddress=usaddress-test] [--seed 0] [--candidates 4]
 
 ``--sizes-of SELECTION=N,N`` gives one selection its own rounds (repeatable), e.g. random at
 150 and 300 against coverage at 150 only: issue 15's "at most 150 selected labels reach what
@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="score only this source file of a set, e.g. usaddress=usaddress-test")
     ap.add_argument("--pool", type=int, default=2000, help="unlabelled texts per schema")
     ap.add_argument("--held-out", type=int, default=30, help="teacher labels for the gate")
+    ap.add_argument("--candidates", type=int, default=DistillConfig.pool,
+                    help="distill's --candidates: texts a later round's student scores per label "
+                    "wanted (0: later rounds of diverse and coverage choose without a student)")
     ap.add_argument("--seed", type=int, default=0,
                     help="distill's seed: held-out slice, random picks, tie-breaks (not the tunes)")
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
@@ -94,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     started = time.monotonic()
                     rounds = own.get(selection, sizes)
                     config = DistillConfig(round_sizes=rounds, held_out=args.held_out,
-                                           selection=selection, seed=args.seed)
+                                           selection=selection, seed=args.seed,
+                                           pool=args.candidates)
                     report = distill(schema, texts, f"openai:{server.url}#answer-key",
                                      work / f"{name}-{selection}", config, say=_say)
                     points = []
@@ -107,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                               f"F1 {tuned.summary()['slot_f1']:.3f}", file=sys.stderr, flush=True)
                     row["curves"][selection] = {
                         "sizes": list(rounds), "points": points,
-                        "gate": {"promoted": report.promoted, "reason": report.reason},
+                        "gate": {"promoted": report.promoted, "reason": report.reason,
+                                 "candidate_round": report.candidate_round},
+                        "candidates": args.candidates,
                         "seconds": round(time.monotonic() - started, 1),
                     }
                     _write(out, sizes, [*rows, row])  # a killed run keeps its finished curves

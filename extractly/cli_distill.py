@@ -51,11 +51,16 @@ def add_parser(sub: Any) -> None:
                      help="which texts to label: random; diverse (one text per cluster of "
                      "the texts); coverage (the texts that together cover the wording of all "
                      "best, in the texts' mix of lengths). From round 2 the last two choose "
-                     f"among the texts the student is least sure of. Default {defaults.selection}")
+                     "among the texts the student is least sure of (see --candidates). "
+                     f"Default {defaults.selection}")
     cmd.add_argument("--rounds", type=_rounds, default=defaults.rounds, metavar="N|SIZES",
                      help="label/tune rounds: N sharing --labels evenly, or the labels after "
                      "each round, e.g. 25,50,100,200,300 (each round's adapter is scored on the "
                      "held-out labels: a learning curve); default 1")
+    cmd.add_argument("--candidates", type=int, default=defaults.pool, metavar="N",
+                     help="from round 2, diverse and coverage let the last round's adapter score "
+                     "N random candidates per label wanted and choose among the less certain "
+                     f"half; 0 chooses among all the texts without it (default {defaults.pool})")
     cmd.add_argument("--concurrency", type=int, default=defaults.concurrency,
                      help="teacher requests in flight at once (default 1)")
     cmd.add_argument("--retry-failed", action="store_true",
@@ -76,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
         config = DistillConfig(
             labels=sizes[-1] if sizes else args.labels, held_out=args.held_out,
             selection=args.selection, rounds=len(sizes) if sizes else args.rounds,
-            round_sizes=sizes, seed=args.seed, concurrency=args.concurrency,
+            round_sizes=sizes, pool=args.candidates, seed=args.seed, concurrency=args.concurrency,
             retry_failed=args.retry_failed, label_only=args.label_only,
             text_field=args.text_field, id_field=args.id_field,
             tune=tune_config_from_args(args),

@@ -4,7 +4,10 @@ before a second of any kind, and (coverage) preferring texts that state more."""
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
+from extractly.settings import Safeguards
+from extractly.teacher.job import DistillConfig, _pick
 from extractly.teacher.labels import Text
 from extractly.teacher.select import coverage_pick, diverse_pick, random_pick, stratum_quotas
 
@@ -95,3 +98,16 @@ def test_stratum_quotas_follow_the_shares_given_earlier_picks() -> None:
     # 10 short texts chosen before: the next 10 go to the strata still short of their share
     assert stratum_quotas({0: 50, 1: 30, 2: 20}, {0: 10}, 10) == {0: 0, 1: 6, 2: 4}
     assert sum(stratum_quotas({0: 7, 1: 5, 2: 1}, {}, 4).values()) == 4
+
+
+def test_later_rounds_without_a_student_extend_the_cover_of_all_texts(tmp_path: Path) -> None:
+    # --candidates 0: a round after the first picks among every text not labelled yet, without
+    # opening the last round's adapter (here a file that does not exist)
+    texts = _texts({"weather": 20, "music": 10, "booking": 10})
+    chosen, held = texts[:4], texts[-3:]
+    config = DistillConfig(selection="coverage", pool=0)
+    picked = _pick(texts, chosen, held, 6, config, tmp_path / "missing.gguf", None, Safeguards(),
+                   {"type": "object"}, lambda line: None)
+    free = [t for t in texts if t not in chosen and t not in held]
+    assert picked == coverage_pick(free, 6, chosen=chosen, seed=0)
+    assert len(picked) == 6 and not {t.id for t in picked} & {t.id for t in [*chosen, *held]}
