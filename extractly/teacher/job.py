@@ -255,8 +255,8 @@ def _distill(
             picks = plan.setdefault("rounds", [])
             if len(picks) < number:
                 quota = size - len(chosen)
-                picked = _pick(texts, chosen, held, quota, config, adapter, model, safeguards,
-                               schema, say)
+                picked = pick_texts(texts, chosen, held, quota, config, adapter, model,
+                                    safeguards, schema, say)
                 picks.append([t.id for t in picked])
                 _save_plan(folder, plan)
             batch = [by_id[i] for i in picks[number - 1]]
@@ -362,11 +362,14 @@ def _save_plan(folder: Path, plan: Mapping[str, Any]) -> None:
     tmp.replace(folder / PLAN_FILE)
 
 
-def _pick(
+def pick_texts(
     texts: Sequence[Text], chosen: Sequence[Text], held: Sequence[Text], quota: int,
     config: DistillConfig, student: Path | None, model: str | os.PathLike[str] | None,
     safeguards: Safeguards, schema: type[BaseModel] | Mapping[str, Any], say: Say,
 ) -> list[Text]:
+    """A round's ``quota`` texts, none of ``chosen`` or ``held``, by ``config.selection``; from
+    round 2 (a ``student``) ``diverse`` and ``coverage`` weigh its doubt unless
+    ``config.pool`` is 0."""
     taken = frozenset(t.id for t in [*chosen, *held])
     if config.selection == "random":
         return random_pick(texts, quota, seed=config.seed + len(chosen), exclude=taken)
