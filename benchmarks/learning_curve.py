@@ -3,7 +3,8 @@ random selection against selected (``diverse``), with the teacher's own score be
 
     python benchmarks/learning_curve.py --sets snips --schemas GetWeather \\
         [--sizes 25,50,100,200,300] [--selection random,diverse] [--pool 2000] [--test N] \\
-        [--sizes-of coverage=150] [--source usaddress=usaddress-test] [--seed 0] [--candidates 4]
+        [--sizes-of coverage=150] [--source usaddress=usaddress-test] [--seed 0] [--candidates 4] \\
+        [--budget auto|none|40m]
 
 ``--sizes-of SELECTION=N,N`` gives one selection its own rounds (repeatable), e.g. random at
 150 and 300 against coverage at 150 only: issue 15's "at most 150 selected labels reach what
@@ -20,7 +21,11 @@ adapter is then scored on the test split exactly as ``benchmarks/accuracy.py`` s
 micro F1, field accuracy), and the base model's few-shot prompt (3 examples from the pool) is
 scored beside it. US addresses are scored per source file as well (``labeled.xml`` is the one
 labelled like the train split). Tunes use the plain settings (chosen from the data), with the
-registry in a temporary folder. Writes ``benchmarks/results/learning_curve.json``.
+registry in a temporary folder. ``--budget none`` gives every tune its whole schedule: the
+default 14-minute budget cuts a slow host's larger rounds short (an AVX2-only host with float32
+tunes ran a 150-label E2E tune at 10.7 s a step and stopped it at 60 of 102 steps), so the
+curve would measure the host's speed as well as the labels. Writes
+``benchmarks/results/learning_curve.json``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from benchmarks.accuracy import N_SHOTS, score, spread
 from benchmarks.datasets import load_schemas, load_split, pick_examples
@@ -41,6 +46,8 @@ from benchmarks.general_adapter import parse_sources, scored_records
 from extractly import Extractor
 from extractly.teacher import DistillConfig, distill
 from extractly.testing import AnswerKeyServer
+from extractly.tune import TuneConfig
+from extractly.tune.plan import parse_budget
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,9 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0,
                     help="distill's seed: held-out slice, random picks, tie-breaks (not the tunes)")
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
+    ap.add_argument("--budget", default="auto",
+                    help="each tune's time budget: auto (the tune default, which cuts a slow "
+                         "tune's schedule short), none, or a duration such as 40m")
     ap.add_argument("--out", default="benchmarks/results/learning_curve.json")
     args = ap.parse_args(argv)
     sizes = _sizes(args.sizes)
+    tune_config = TuneConfig(budget=_budget(ap, args.budget))
     selections = [s for s in args.selection.split(",") if s]
     own = _sizes_of(ap, args.sizes_of, selections)
     source = parse_sources(args.source)
@@ -98,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     rounds = own.get(selection, sizes)
                     config = DistillConfig(round_sizes=rounds, held_out=args.held_out,
                                            selection=selection, seed=args.seed,
-                                           pool=args.candidates)
+                                           pool=args.candidates, tune=tune_config)
                     report = distill(schema, texts, f"openai:{server.url}#answer-key",
                                      work / f"{name}-{selection}", config, say=_say)
                     points = []
@@ -113,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "sizes": list(rounds), "points": points,
                         "gate": {"promoted": report.promoted, "reason": report.reason,
                                  "candidate_round": report.candidate_round},
-                        "candidates": args.candidates,
+                        "candidates": args.candidates, "budget": args.budget,
                         "seconds": round(time.monotonic() - started, 1),
                     }
                     _write(out, sizes, [*rows, row])  # a killed run keeps its finished curves
@@ -126,6 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _sizes(text: str) -> tuple[int, ...]:
     return tuple(int(n) for n in text.split(",") if n)
+
+
+def _budget(ap: argparse.ArgumentParser, text: str) -> float | Literal["auto"] | None:
+    """``--budget`` as ``TuneConfig.budget``; ``ap.error`` on a duration it cannot read."""
+    if text == "auto":
+        return "auto"
+    try:
+        return parse_budget(text)
+    except ValueError as exc:
+        ap.error(str(exc))
 
 
 def _sizes_of(ap: argparse.ArgumentParser, given: Sequence[str],
