@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from extractly.settings import Safeguards
 from extractly.teacher.job import DistillConfig, pick_texts
 from extractly.teacher.labels import Text
 from extractly.teacher.select import coverage_pick, diverse_pick, random_pick, stratum_quotas
@@ -106,8 +105,8 @@ def test_later_rounds_without_a_student_extend_the_cover_of_all_texts(tmp_path: 
     texts = _texts({"weather": 20, "music": 10, "booking": 10})
     chosen, held = texts[:4], texts[-3:]
     config = DistillConfig(selection="coverage", pool=0)
-    picked = pick_texts(texts, chosen, held, 6, config, tmp_path / "missing.gguf", None,
-                        Safeguards(), {"type": "object"}, lambda line: None)
+    picked = pick_texts(texts, 6, config, chosen=chosen, held=held,
+                        student=tmp_path / "missing.gguf", schema={"type": "object"})
     free = [t for t in texts if t not in chosen and t not in held]
     assert picked == coverage_pick(free, 6, chosen=chosen, seed=0)
     assert len(picked) == 6 and not {t.id for t in picked} & {t.id for t in [*chosen, *held]}

@@ -255,8 +255,9 @@ def _distill(
             picks = plan.setdefault("rounds", [])
             if len(picks) < number:
                 quota = size - len(chosen)
-                picked = pick_texts(texts, chosen, held, quota, config, adapter, model,
-                                    safeguards, schema, say)
+                picked = pick_texts(texts, quota, config, chosen=chosen, held=held,
+                                    student=adapter, schema=schema, model=model,
+                                    safeguards=safeguards, say=say)
                 picks.append([t.id for t in picked])
                 _save_plan(folder, plan)
             batch = [by_id[i] for i in picks[number - 1]]
@@ -363,13 +364,15 @@ def _save_plan(folder: Path, plan: Mapping[str, Any]) -> None:
 
 
 def pick_texts(
-    texts: Sequence[Text], chosen: Sequence[Text], held: Sequence[Text], quota: int,
-    config: DistillConfig, student: Path | None, model: str | os.PathLike[str] | None,
-    safeguards: Safeguards, schema: type[BaseModel] | Mapping[str, Any], say: Say,
+    texts: Sequence[Text], quota: int, config: DistillConfig, *,
+    chosen: Sequence[Text], held: Sequence[Text], student: Path | None = None,
+    schema: type[BaseModel] | Mapping[str, Any] | None = None,
+    model: str | os.PathLike[str] | None = None, safeguards: Safeguards | None = None,
+    say: Say | None = None,
 ) -> list[Text]:
     """A round's ``quota`` texts, none of ``chosen`` or ``held``, by ``config.selection``; from
-    round 2 (a ``student``) ``diverse`` and ``coverage`` weigh its doubt unless
-    ``config.pool`` is 0."""
+    round 2 (a ``student``, the last round's adapter, which extracts with ``schema``)
+    ``diverse`` and ``coverage`` weigh its doubt unless ``config.pool`` is 0."""
     taken = frozenset(t.id for t in [*chosen, *held])
     if config.selection == "random":
         return random_pick(texts, quota, seed=config.seed + len(chosen), exclude=taken)
@@ -377,9 +380,12 @@ def pick_texts(
     free = [t for t in texts if t.id not in taken]
     if student is None or config.pool == 0:
         return pick(free, quota, chosen=chosen, seed=config.seed)
+    if schema is None:
+        raise ValueError("pick_texts: a student needs the schema it extracts with")
     pool = random_pick(free, quota * config.pool, seed=config.seed + len(chosen))
-    say(f"distill: the last round's student scores {len(pool)} candidate texts")
-    uncertainty = student_uncertainty(schema, student, pool, model, safeguards)
+    if say is not None:
+        say(f"distill: the last round's student scores {len(pool)} candidate texts")
+    uncertainty = student_uncertainty(schema, student, pool, model, safeguards or Safeguards())
     return pick(pool, quota, chosen=chosen, uncertainty=uncertainty, seed=config.seed)
 
 
