@@ -62,9 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
     ap.add_argument("--source", default="",
                     help="score only this source file of a set, e.g. usaddress=usaddress-test")
-    ap.add_argument("--budget", default="auto",
-                    help="each tune's time budget: auto (the tune default, which cuts a slow "
-                         "tune's schedule short), none, or a duration such as 40m")
+    add_budget_option(ap)
     ap.add_argument("--general-learning-rate", default="",
                     help="learning rates of the tunes from the general adapter, comma-separated "
                          "(default: the tune's own choice)")
@@ -80,8 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_sizes = [int(n) for n in args.from_base.split(",") if n]
     sizes = [int(n) for n in args.from_general.split(",") if n]
     rates: list[float | None] = [float(x) for x in args.general_learning_rate.split(",") if x]
-    budget: float | Literal["auto"] | None = (
-        "auto" if args.budget == "auto" else parse_budget(args.budget))
+    budget = budget_of(ap, args.budget)
     work = Path(tempfile.mkdtemp(prefix="extractly-general-start-"))
     rows: list[dict[str, Any]] = []
     for dataset in sets:
@@ -115,6 +112,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     _write(Path(args.out), rows)
     print(f"wrote {args.out}")
     return 0
+
+
+def add_budget_option(ap: argparse.ArgumentParser) -> None:
+    """``--budget``, each tune's time budget (read it with ``budget_of``)."""
+    ap.add_argument("--budget", default="auto",
+                    help="each tune's time budget: auto (the tune default, which cuts a slow "
+                         "tune's schedule short), none, or a duration such as 40m")
+
+
+def budget_of(ap: argparse.ArgumentParser, text: str) -> float | Literal["auto"] | None:
+    """``--budget`` as ``TuneConfig.budget``; ``ap.error`` on a duration it cannot read."""
+    if text == "auto":
+        return "auto"
+    try:
+        return parse_budget(text)
+    except ValueError as exc:
+        ap.error(str(exc))
 
 
 def _tune_and_score(schema: dict[str, Any], name: str, labelled: Sequence[Record],

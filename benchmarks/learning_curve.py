@@ -38,16 +38,16 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from benchmarks.accuracy import N_SHOTS, score, spread
 from benchmarks.datasets import load_schemas, load_split, pick_examples
 from benchmarks.general_adapter import parse_sources, scored_records
+from benchmarks.general_start import add_budget_option, budget_of
 from extractly import Extractor
 from extractly.teacher import DistillConfig, distill
 from extractly.testing import AnswerKeyServer
 from extractly.tune import TuneConfig
-from extractly.tune.plan import parse_budget
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,13 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0,
                     help="distill's seed: held-out slice, random picks, tie-breaks (not the tunes)")
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
-    ap.add_argument("--budget", default="auto",
-                    help="each tune's time budget: auto (the tune default, which cuts a slow "
-                         "tune's schedule short), none, or a duration such as 40m")
+    add_budget_option(ap)
     ap.add_argument("--out", default="benchmarks/results/learning_curve.json")
     args = ap.parse_args(argv)
     sizes = _sizes(args.sizes)
-    tune_config = TuneConfig(budget=_budget(ap, args.budget))
+    tune_config = TuneConfig(budget=budget_of(ap, args.budget))
     selections = [s for s in args.selection.split(",") if s]
     own = _sizes_of(ap, args.sizes_of, selections)
     source = parse_sources(args.source)
@@ -137,16 +135,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _sizes(text: str) -> tuple[int, ...]:
     return tuple(int(n) for n in text.split(",") if n)
-
-
-def _budget(ap: argparse.ArgumentParser, text: str) -> float | Literal["auto"] | None:
-    """``--budget`` as ``TuneConfig.budget``; ``ap.error`` on a duration it cannot read."""
-    if text == "auto":
-        return "auto"
-    try:
-        return parse_budget(text)
-    except ValueError as exc:
-        ap.error(str(exc))
 
 
 def _sizes_of(ap: argparse.ArgumentParser, given: Sequence[str],
