@@ -365,8 +365,8 @@ def _save_plan(folder: Path, plan: Mapping[str, Any]) -> None:
 
 def pick_texts(
     texts: Sequence[Text], quota: int, config: DistillConfig, *,
-    chosen: Sequence[Text], held: Sequence[Text], student: Path | None = None,
-    schema: type[BaseModel] | Mapping[str, Any] | None = None,
+    chosen: Sequence[Text], held: Sequence[Text],
+    schema: type[BaseModel] | Mapping[str, Any], student: Path | None = None,
     model: str | os.PathLike[str] | None = None, safeguards: Safeguards | None = None,
     say: Say | None = None,
 ) -> list[Text]:
@@ -380,8 +380,6 @@ def pick_texts(
     free = [t for t in texts if t.id not in taken]
     if student is None or config.pool == 0:
         return pick(free, quota, chosen=chosen, seed=config.seed)
-    if schema is None:
-        raise ValueError("pick_texts: a student needs the schema it extracts with")
     pool = random_pick(free, quota * config.pool, seed=config.seed + len(chosen))
     if say is not None:
         say(f"distill: the last round's student scores {len(pool)} candidate texts")
