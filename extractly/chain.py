@@ -11,13 +11,16 @@ confident field reaches the threshold. Otherwise:
 - then the next backend is tried.
 
 Every try becomes an ``Attempt``. No backend starts after the per-document ``deadline``, and
-HTTP requests are cut at it; a local decode that has started runs to its end. When nobody is
-accepted, the most confident valid answer seen (if any) is returned rather than thrown away
-(then the last attempt has an error: ``result.attempts[-1].error is None`` exactly when an
-answer was accepted). With none, a document whose only attempt failed gets that attempt's own
-error (a ``TruncatedOutputError``, say); after several attempts one ``FallbackExhaustedError``
-holds them all. Errors about the input itself are never escalated. Answers from a later backend
-are appended to the distillation log.
+HTTP requests are cut at it; a local decode that has started runs to its end. A document's
+clock starts when the first backend starts on the batch that holds it, so one-time work done on
+its behalf (loading the model, evaluating the shared prompt prefix) counts against it.
+
+When nobody is accepted, the most confident valid answer seen (if any) is returned rather than
+thrown away (then the last attempt has an error: ``result.attempts[-1].error is None`` exactly
+when an answer was accepted). With none, a document whose only attempt failed gets that
+attempt's own error (a ``TruncatedOutputError``, say); after several attempts one
+``FallbackExhaustedError`` holds them all. Errors about the input itself are never escalated.
+Answers from a later backend are appended to the distillation log.
 
 ``run_many`` asks the first backend for a whole batch at once (``generate_many``), then walks
 each document's escalation. When nothing can be asked after the first answer (one backend, no
@@ -159,9 +162,10 @@ class Chain:
             return
         items = iter(requests)
         while batch := list(islice(items, size)):
+            started = time.monotonic()
             batch_answers = list(first.generate_many(batch, size))
             for item, answer in zip(batch, batch_answers, strict=True):
-                yield self._settle(item, answer, validator)
+                yield self._settle(item, answer, validator, started)
 
     def close(self) -> None:
         """Close every backend (contexts, connections)."""
@@ -175,14 +179,18 @@ class Chain:
         item: BackendRequest | ExtractlyError,
         first: BackendAnswer | ExtractlyError,
         validator: OutputValidator,
+        started: float | None = None,
     ) -> Outcome:
-        """The outcome of one document, given the first backend's answer to it."""
+        """The outcome of one document, given the first backend's answer to it (begun at
+        ``started``, ``time.monotonic()``; when not given, the answer's own seconds tell)."""
         if isinstance(item, ExtractlyError):
             return item
         if isinstance(first, InputError):  # about the text: no backend does better
             return first
-        spent = first.usage.seconds if isinstance(first, BackendAnswer) else 0.0
-        deadline = None if self.deadline is None else time.monotonic() - spent + self.deadline
+        if started is None:
+            spent = first.usage.seconds if isinstance(first, BackendAnswer) else 0.0
+            started = time.monotonic() - spent
+        deadline = None if self.deadline is None else started + self.deadline
         request = replace(item, deadline=deadline, feedback=None)
         doc = _Doc(request.text, deadline)
         for index, backend in enumerate(self.backends):

@@ -131,7 +131,7 @@ def test_slow_server_is_cut_at_the_deadline(proxy_factory: type[FaultyProxy]) ->
         with pytest.raises(FallbackExhaustedError) as info:
             ex.run(WORDY_DOCS[0])
         elapsed = time.monotonic() - started
-    assert elapsed < deadline + 2.0
+    assert elapsed < deadline + 1.5  # the first call: loading and the prompt prefix count too
     errors = [a.error or "" for a in info.value.attempts]
     assert "no answer within" in errors[1]
     assert slow.requests >= 1
