@@ -32,8 +32,8 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
     with AnswerKeyServer({r["text"]: r["gold"] for r in rows}) as server:
         teacher = f"openai:{server.url}#answer-key"
         good = distill(DELIVERY_SCHEMA, texts, teacher, tmp_path / "good", DistillConfig(
-            labels=32, held_out=16, selection="random",
-            tune=TuneConfig(max_steps=12, held_out_report=False)))
+            labels=32, held_out=8, selection="random",
+            tune=TuneConfig(max_steps=8, held_out_report=False)))
         assert good.promoted, good.reason
         assert good.candidate_round == 1  # one round: it is the candidate
         scores = good.scores
@@ -44,13 +44,16 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
         registered = lookup(spec, model)
         assert registered is not None
         assert registered.read_bytes() == Path(good.rounds[-1].adapter or "").read_bytes()
-        assert good.labelling["labelled"] == 32 + 16 and good.unusable == []
+        assert good.labelling["labelled"] == 32 + 8 and good.unusable == []
 
+        # On this slice (seed 11) the candidate scored F1 1.0 after 8 and after 12 steps, the
+        # general adapter 0.889 and the base 0.875; seeds 12 and 13 gave 1.0 against 0.73 and
+        # 0.984.
         # a worse tune: 10 labels at 25 times the learning rate (10 labels and 3 steps at the
         # usual rate scored 1.0 like the registered adapter: a tie, which the gate refuses
         # too, but not a worse adapter)
         worse = distill(DELIVERY_SCHEMA, texts, teacher, tmp_path / "worse", DistillConfig(
-            labels=10, held_out=16, selection="random",
+            labels=10, held_out=8, selection="random",
             tune=TuneConfig(max_steps=4, learning_rate=0.05, held_out_report=False)))
     assert worse.promoted is False
     assert worse.scores[CANDIDATE]["f1"] < worse.scores[REGISTERED]["f1"], worse.scores
