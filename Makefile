@@ -17,8 +17,12 @@ lint: $(STAMP)
 	$(PY) -m ruff check extractly schemas tests benchmarks examples
 	$(PY) -m mypy
 
+# One pytest worker per core (at most 4: each holds a model and, for the tune tests, torch),
+# each pinned to its own core by tests/conftest.py so ggml's spinning threads never share one.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 bench-setup: $(STAMP)
 	EXTRAS=dev,server,ray,bench bash scripts/bootstrap.sh

@@ -3,6 +3,7 @@ OpenAI-compatible server with it (started once, on first use, for the fallback t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,21 @@ from extractly import Extractor
 from extractly.model_files import resolve_model_path
 from schemas.podcast import PodcastEpisode
 from tests.support.servers import LlamaServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, pin each worker (and every process it starts) to a core of its own.
+
+    ggml's threads spin at a barrier after every operation, so two workers whose threads share
+    the cores slow each other many times over; a worker on one core sees one core
+    (``available_cores``) and runs everything there with one thread."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if count <= len(cores):
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
 
 
 @pytest.fixture(scope="session", autouse=True)
