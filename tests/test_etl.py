@@ -214,7 +214,7 @@ def test_a_second_job_on_the_same_output_exits_at_once_and_writes_nothing(
     winner.wait(timeout=300)
     err = [log.read_text() for log in logs]
     assert procs[loser].returncode == EXIT_LOCKED, err[loser]
-    assert exited_after < 2.0
+    assert exited_after < 5.0  # Python start-up and the lock check, on a core it may share
     assert f"OutputLockedError: {job / 'locked.jsonl'} is being written by another" in err[loser]
     assert f"pid {winner.pid} on host" in err[loser] and "This job wrote nothing" in err[loser]
     assert winner.returncode == 0, err[1 - loser]

@@ -125,13 +125,16 @@ def test_server_down_ends_in_one_error_with_every_attempt() -> None:
 
 def test_slow_server_is_cut_at_the_deadline(proxy_factory: type[FaultyProxy]) -> None:
     slow = proxy_factory(None, delay=30)
-    deadline = 4.0
+    # The first call of a fresh extractor: loading the model and evaluating the prompt prefix
+    # (about 3 s on one core) count against the deadline, so the wait for the slow server is
+    # what is left of it, and the whole call still ends at the deadline.
+    deadline = 10.0
     with invoices([server_backend(slow.url)], reask=False, deadline=deadline) as ex:
         started = time.monotonic()
         with pytest.raises(FallbackExhaustedError) as info:
             ex.run(WORDY_DOCS[0])
         elapsed = time.monotonic() - started
-    assert elapsed < deadline + 1.5  # the first call: loading and the prompt prefix count too
+    assert elapsed < deadline + 1.5
     errors = [a.error or "" for a in info.value.attempts]
     assert "no answer within" in errors[1]
     assert slow.requests >= 1
