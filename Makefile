@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup demo test lint bench bench-setup clean
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+$(STAMP): pyproject.toml scripts/bootstrap.sh scripts/dependencies.py
 	bash scripts/bootstrap.sh
 
 setup: $(STAMP)
@@ -14,8 +14,9 @@ demo: $(STAMP)
 	$(PY) examples/podcast.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check extractly schemas tests benchmarks examples
+	$(PY) -m ruff check extractly schemas tests benchmarks examples scripts
 	$(PY) -m mypy
+	$(PY) -m mypy --strict scripts/dependencies.py
 
 # One pytest worker per core (at most 4: each holds a model and, for the tune tests, torch),
 # each pinned to its own core by tests/conftest.py so ggml's spinning threads never share one.

@@ -76,7 +76,7 @@ def _reserved_cpus() -> int:
     try:
         import ray
 
-        resources = ray.get_runtime_context().get_assigned_resources()  # type: ignore[no-untyped-call]
+        resources = ray.get_runtime_context().get_assigned_resources()
         cpus = resources.get("CPU", 1)
     except Exception:
         return 1

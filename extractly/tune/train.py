@@ -72,7 +72,7 @@ def load_base(gguf_path: Path, base_sha256: str) -> Any:
             str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
         )
         # A GGUF-loaded model carries the GGUF quantizer, which refuses training and saving.
-        model.hf_quantizer = None  # type: ignore[assignment]
+        model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         tmp = ckpt.with_name(ckpt.name + ".tmp")
