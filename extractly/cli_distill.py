@@ -67,6 +67,9 @@ def add_parser(sub: Any) -> None:
                      help="ask again about texts whose answers all failed validation")
     cmd.add_argument("--label-only", action="store_true",
                      help="stop after labelling the held-out slice and the first round")
+    cmd.add_argument("--strict-gate", action="store_true",
+                     help="register only a lead over every rival that is clear of the held-out "
+                     "slice's noise (95%% bootstrap interval of the F1 difference above zero)")
     cmd.add_argument("--text-field", default="text")
     cmd.add_argument("--id-field", default="id", help="default: the line or row number")
     cmd.add_argument("--model", help="base GGUF (default: the embedded Gemma 3 270M)")
@@ -83,6 +86,7 @@ def _run(args: argparse.Namespace) -> int:
             selection=args.selection, rounds=len(sizes) if sizes else args.rounds,
             round_sizes=sizes, pool=args.candidates, seed=args.seed, concurrency=args.concurrency,
             retry_failed=args.retry_failed, label_only=args.label_only,
+            strict_gate=args.strict_gate,
             text_field=args.text_field, id_field=args.id_field,
             tune=tune_config_from_args(args),
         )

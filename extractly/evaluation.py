@@ -92,6 +92,9 @@ class EvalReport:
     errors: list[RowError] = field(default_factory=list)
     wrong: list[WrongDocument] = field(default_factory=list)
     """Every document with at least one wrong field, in row order."""
+    documents: list[FieldCounts] = field(default_factory=list)
+    """Per document, in row order: its fields' counts added up. Two reports on the same rows
+    compare document by document (the promotion gate's paired bootstrap)."""
 
     @property
     def micro(self) -> FieldCounts:
@@ -217,6 +220,7 @@ def evaluate(
         counts = score_fields(predicted, row.gold, names, normalizer)
         for name, c in counts.items():
             report.fields[name] = report.fields[name] + c
+        report.documents.append(total(counts.values()))
         wrong = wrong_document(index, row.where, row.id, row.text, row.gold, predicted, counts,
                                predicted_spans=spans, error=error)
         if wrong is not None:

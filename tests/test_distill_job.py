@@ -44,6 +44,12 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
         # it also had to beat what the schema got untuned: the shipped general adapter
         assert scores[CANDIDATE]["f1"] > scores[GENERAL]["f1"], scores
         assert REGISTERED not in scores  # nothing was registered before
+        # the reason gives the lead over the strongest rival with its bootstrap interval,
+        # computed from the real per-document scores of the 8 held-out texts
+        assert set(good.differences) == {BASE, GENERAL} and "interval" in good.reason
+        for rival, d in good.differences.items():
+            assert d["low"] <= d["f1"] <= d["high"], d
+            assert d["f1"] == pytest.approx(scores[CANDIDATE]["f1"] - scores[rival]["f1"])
         registered = lookup(spec, model)
         assert registered is not None
         assert registered.read_bytes() == Path(good.rounds[-1].adapter or "").read_bytes()
@@ -58,6 +64,7 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
     assert worse.promoted is False
     assert worse.scores[CANDIDATE]["f1"] < worse.scores[REGISTERED]["f1"], worse.scores
     assert "does not beat registered" in worse.reason
+    assert worse.differences[REGISTERED]["f1"] < 0
     assert lookup(spec, model) == registered
     assert registered.read_bytes() == Path(good.rounds[-1].adapter or "").read_bytes()
     assert Path(worse.rounds[-1].adapter or "").is_file()  # kept in its folder, not registered

@@ -3,9 +3,11 @@ candidate wins. ``test_distill_job`` runs the whole job against a real teacher s
 
 from __future__ import annotations
 
+import pytest
+
 from extractly.evaluation import EvalReport
 from extractly.scoring import FieldCounts
-from extractly.teacher.gate import BASE, CANDIDATE, decide
+from extractly.teacher.gate import BASE, CANDIDATE, REGISTERED, decide, f1_difference
 from extractly.teacher.job import DistillReport, RoundReport, best_round
 
 
@@ -48,3 +50,50 @@ def test_the_gate_promotes_only_a_strict_win() -> None:
     assert decide({CANDIDATE: right, BASE: half}).promote
     tie = decide({CANDIDATE: right, BASE: right})
     assert not tie.promote and "does not beat base few-shot" in tie.reason
+
+
+def _documents(*per_doc: tuple[int, int, int]) -> EvalReport:
+    """A report whose documents have the given (tp, fp, fn) counts over one field."""
+    docs = [FieldCounts(tp=tp, fp=fp, fn=fn, n=1) for tp, fp, fn in per_doc]
+    summed = sum(docs, FieldCounts())
+    return EvalReport("City", "base.gguf", None, len(docs), len(docs), 0, {"city": summed}, 1.0,
+                      documents=docs)
+
+
+def test_the_same_scores_text_by_text_differ_by_exactly_nothing() -> None:
+    # paired: a resample scores both contenders on the same texts, so identical per-text
+    # scores give a zero-width interval, however much the texts differ from one another
+    varied = _documents(*[(2, 0, 0)] * 15, *[(0, 1, 2)] * 15)
+    d = f1_difference(varied, _documents(*[(2, 0, 0)] * 15, *[(0, 1, 2)] * 15))
+    assert (d.f1, d.low, d.high) == (0.0, 0.0, 0.0) and not d.clear
+
+
+def test_a_lead_on_every_text_is_clear_and_a_lead_on_one_text_is_noise() -> None:
+    right = _documents(*[(2, 0, 0)] * 30)
+    half = _documents(*[(1, 0, 1)] * 30)
+    one_miss = _documents(*[(2, 0, 0)] * 29, (1, 0, 1))
+    clear = f1_difference(right, half)
+    assert clear.clear and clear.low <= clear.f1 <= clear.high
+    assert clear.f1 == pytest.approx(1.0 - 2 / 3)
+    noise = f1_difference(right, one_miss)
+    assert noise.f1 > 0 and noise.low <= 0 < noise.high and not noise.clear
+
+
+def test_the_strict_gate_refuses_a_lead_inside_the_noise_and_the_plain_one_says_so() -> None:
+    right = _documents(*[(2, 0, 0)] * 30)
+    one_miss = _documents(*[(2, 0, 0)] * 29, (1, 0, 1))
+    half = _documents(*[(1, 0, 1)] * 30)
+    plain = decide({CANDIDATE: right, REGISTERED: one_miss, BASE: half})
+    assert plain.promote and "inside the noise of 30 texts" in plain.reason
+    strict = decide({CANDIDATE: right, REGISTERED: one_miss, BASE: half}, strict=True)
+    assert not strict.promote and "the lead over registered is inside the noise" in strict.reason
+    assert strict.differences is not None and strict.differences[BASE].clear
+    assert decide({CANDIDATE: right, BASE: half}, strict=True).promote
+
+
+def test_reports_of_different_texts_are_not_compared_text_by_text() -> None:
+    with pytest.raises(ValueError, match="same rows"):
+        f1_difference(_documents((2, 0, 0)), _documents((2, 0, 0), (1, 0, 1)))
+    # a report built without per-document counts: the gate decides on F1 alone
+    bare = EvalReport("City", "base.gguf", None, 2, 2, 2, {"city": FieldCounts(tp=2, n=2)}, 1.0)
+    assert decide({CANDIDATE: bare, BASE: _report(FieldCounts(tp=1, fn=1, n=2))}).promote

@@ -93,6 +93,11 @@ class DistillConfig:
     """Ask again about texts whose earlier answers all failed validation."""
     label_only: bool = False
     """Stop after labelling the held-out slice and the first round (no tune, no gate)."""
+    strict_gate: bool = False
+    """Register only a lead clear of the held-out slice's noise over every rival (the 95%
+    paired-bootstrap interval of the F1 difference above zero; ``gate.f1_difference``). Off by
+    default: 50 texts rarely show a clear lead between two tunes of one schema, and the
+    reason reports the interval either way."""
     text_field: str = "text"
     id_field: str = "id"
     tune: TuneConfig = field(default_factory=TuneConfig)
@@ -131,6 +136,9 @@ class DistillReport:
     promoted: bool | None = None
     reason: str = ""
     registered: str | None = None
+    differences: dict[str, dict[str, float]] = field(default_factory=dict)
+    """The candidate's F1 minus each rival's on the held-out slice, with the 95% interval
+    (``f1``, ``low``, ``high``)."""
     candidate_round: int | None = None
     """The round whose adapter the gate weighed (``best_round``)."""
 
@@ -288,7 +296,8 @@ def _distill(
     if len(report.rounds) > 1:
         say(f"distill: the candidate is round {best.round}'s adapter "
             f"(held-out F1 {best.held_out_f1:.3f}, the best of {len(report.rounds)} rounds)")
-    _gate(schema, spec, *scored[best.round], gold, report, model, safeguards, say)
+    _gate(schema, spec, *scored[best.round], gold, report, model, safeguards, say,
+          strict=config.strict_gate)
     _write_report(folder, report)
     return report
 
@@ -430,10 +439,11 @@ def _tune_round(
 def _gate(
     schema: type[BaseModel] | Mapping[str, Any], spec: Any, adapter: Path, scored: EvalReport,
     gold: Sequence[GoldRow], report: DistillReport, model: str | os.PathLike[str] | None,
-    safeguards: Safeguards, say: Say,
+    safeguards: Safeguards, say: Say, *, strict: bool = False,
 ) -> None:
     """Score the registered adapter, the shipped general adapter and the base model beside the
-    candidate's ``scored`` report, decide, and register the candidate if it won."""
+    candidate's ``scored`` report, decide (``strict``: see ``DistillConfig.strict_gate``), and
+    register the candidate if it won."""
     model_path = resolve_model_path(model)
     registered = lookup(spec, model_path)
     if registered is not None and registered.read_bytes() == adapter.read_bytes():
@@ -451,12 +461,13 @@ def _gate(
     reports = {CANDIDATE: scored} | score_contenders(schema, gold, rivals, model=model_path,
                                                      safeguards=safeguards)
     report.scores = {name: _score(r) for name, r in reports.items()}
-    decision = decide(reports)
+    decision = decide(reports, strict=strict)
     report.promoted, report.reason = decision.promote, decision.reason
+    report.differences = {name: asdict(d) for name, d in (decision.differences or {}).items()}
     if decision.promote:
         manifest = json.loads(adapter.with_name("manifest.json").read_text(encoding="utf-8"))
-        manifest["promotion"] = {"scores": report.scores, "reason": decision.reason,
-                                 "held_out": len(gold)}
+        manifest["promotion"] = {"scores": report.scores, "differences": report.differences,
+                                 "reason": decision.reason, "held_out": len(gold)}
         entry = entry_dir(spec, file_sha256(model_path))
         report.registered = str(install(entry, adapter.read_bytes(), manifest))
     say(f"distill: {'registered' if decision.promote else 'not registered'}: {decision.reason}")
