@@ -4,7 +4,7 @@ random selection against selected (``diverse``), with the teacher's own score be
     python benchmarks/learning_curve.py --sets snips --schemas GetWeather \\
         [--sizes 25,50,100,200,300] [--selection random,diverse] [--pool 2000] [--test N] \\
         [--sizes-of coverage=150] [--source usaddress=usaddress-test] [--seed 0] [--candidates 4] \\
-        [--budget auto|none|40m]
+        [--budget auto|none|40m] [--work DIR]
 
 ``--sizes-of SELECTION=N,N`` gives one selection its own rounds (repeatable), e.g. random at
 150 and 300 against coverage at 150 only: issue 15's "at most 150 selected labels reach what
@@ -25,27 +25,34 @@ registry in a temporary folder. ``--budget none`` gives every tune its whole sch
 default 14-minute budget cuts a slow host's larger rounds short (an AVX2-only host with float32
 tunes ran a 150-label E2E tune at 10.7 s a step and stopped it at 60 of 102 steps), so the
 curve would measure the host's speed as well as the labels. Writes
-``benchmarks/results/learning_curve.json``.
+``benchmarks/results/learning_curve.json`` after every round, so a killed run keeps the points
+it finished. ``--work DIR`` keeps the run's folder (labels, plans, adapters, scores) where it
+is given: the same command with the same ``--work`` resumes a killed run (no label asked
+twice, finished tunes and their test scores kept), so a curve longer than a sitting can be
+finished in parts.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from benchmarks.accuracy import N_SHOTS, score, spread
-from benchmarks.datasets import load_schemas, load_split, pick_examples
+from benchmarks.datasets import Record, load_schemas, load_split, pick_examples
 from benchmarks.general_adapter import parse_sources, scored_records
 from benchmarks.general_start import add_budget_option, budget_of
 from extractly import Extractor
-from extractly.teacher import DistillConfig, distill
+from extractly.model_files import file_sha256
+from extractly.teacher import DistillConfig, RoundReport, distill
 from extractly.testing import AnswerKeyServer
 from extractly.tune import TuneConfig
 
@@ -71,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
     add_budget_option(ap)
     ap.add_argument("--out", default="benchmarks/results/learning_curve.json")
+    ap.add_argument("--work", default="",
+                    help="the curve's working folder (default: a new temporary one); give a "
+                    "killed run's folder with the same arguments to resume it")
     args = ap.parse_args(argv)
     sizes = _sizes(args.sizes)
     tune_config = TuneConfig(budget=budget_of(ap, args.budget))
@@ -79,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = parse_sources(args.source)
     only = set(filter(None, args.schemas.split(",")))
     out = Path(args.out)
-    work = Path(tempfile.mkdtemp(prefix="extractly-curve-"))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="extractly-curve-"))
+    work.mkdir(parents=True, exist_ok=True)
     os.environ["EXTRACTLY_ADAPTERS"] = str(work / "registry")
     rows: list[dict[str, Any]] = []
     for dataset in filter(None, args.sets.split(",")):
@@ -92,14 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             texts = work / f"{name}.texts.jsonl"
             texts.write_text("".join(json.dumps({"id": r.id, "text": r.text}) + "\n"
                                      for r in pool))
-            shots = pick_examples(pool, name, N_SHOTS)
-            with Extractor(schema, examples=[{"text": s.text, "output": s.gold} for s in shots],
-                           adapter=None) as ex:
-                base, base_sources = score(ex, records, schema)
             row: dict[str, Any] = {
                 "set": dataset, "schema": name, "pool": len(pool), "test": len(records),
                 "teacher": {"kind": "answer key (gold over HTTP)", "slot_f1": 1.0},
-                "base": base.summary() | _sources(base_sources), "curves": {},
+                "base": _base_point(schema, pool, records, name, work / f"{name}.base.json"),
+                "curves": {},
             }
             with AnswerKeyServer({r.text: r.gold for r in pool}) as server:
                 for selection in selections:
@@ -108,29 +116,74 @@ def main(argv: Sequence[str] | None = None) -> int:
                     config = DistillConfig(round_sizes=rounds, held_out=args.held_out,
                                            selection=selection, seed=args.seed,
                                            pool=args.candidates, tune=tune_config)
+                    curve: dict[str, Any] = {"sizes": list(rounds), "points": [],
+                                             "candidates": args.candidates,
+                                             "budget": args.budget}
+                    row["curves"][selection] = curve
+                    # each round is scored on the test records as soon as it is tuned, and
+                    # the JSON rewritten: a killed run keeps every finished point
+                    scored = functools.partial(
+                        _score_round, schema=schema, records=records, curve=curve,
+                        label=f"{dataset}/{name} {selection}",
+                        save=functools.partial(_write, out, sizes, [*rows, row]))
                     report = distill(schema, texts, f"openai:{server.url}#answer-key",
-                                     work / f"{name}-{selection}", config, say=_say)
-                    points = []
-                    for r in report.rounds:
-                        with Extractor(schema, adapter=r.adapter) as ex:
-                            tuned, tuned_sources = score(ex, records, schema)
-                        points.append({"labels": r.labels, "tune_seconds": r.tune_seconds}
-                                      | tuned.summary() | _sources(tuned_sources))
-                        print(f"{dataset}/{name} {selection} {r.labels:>4} labels: "
-                              f"F1 {tuned.summary()['slot_f1']:.3f}", file=sys.stderr, flush=True)
-                    row["curves"][selection] = {
-                        "sizes": list(rounds), "points": points,
-                        "gate": {"promoted": report.promoted, "reason": report.reason,
-                                 "candidate_round": report.candidate_round},
-                        "candidates": args.candidates, "budget": args.budget,
-                        "seconds": round(time.monotonic() - started, 1),
-                    }
-                    _write(out, sizes, [*rows, row])  # a killed run keeps its finished curves
+                                     work / f"{name}-{selection}", config, say=_say,
+                                     on_round=scored)
+                    curve["gate"] = {"promoted": report.promoted, "reason": report.reason,
+                                     "candidate_round": report.candidate_round}
+                    curve["seconds"] = round(time.monotonic() - started, 1)
+                    _write(out, sizes, [*rows, row])
             rows.append(row)
             _print(row)
     _write(out, sizes, rows)
     print(f"wrote {out}")
     return 0
+
+
+def _base_point(schema: dict[str, Any], pool: Sequence[Record], records: Sequence[Record],
+                name: str, cache: Path) -> dict[str, Any]:
+    """The base model's few-shot score on ``records`` (3 examples from the pool), read back
+    from ``cache`` when an earlier run scored the same examples on the same records."""
+    shots = pick_examples(pool, name, N_SHOTS)
+    key = _ids_key([*shots, *records])
+    if cache.is_file():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return dict(saved["point"])
+    with Extractor(schema, examples=[{"text": s.text, "output": s.gold} for s in shots],
+                   adapter=None) as ex:
+        base, base_sources = score(ex, records, schema)
+    point = base.summary() | _sources(base_sources)
+    cache.write_text(json.dumps({"key": key, "point": point}), encoding="utf-8")
+    return point
+
+
+def _score_round(done: RoundReport, *, schema: dict[str, Any], records: Sequence[Record],
+                 curve: dict[str, Any], label: str, save: Callable[[], None]) -> None:
+    """``distill``'s ``on_round``: the round's adapter scored on the test records, appended to
+    ``curve`` and saved. The score is kept beside the adapter (``test-score.json``, keyed by
+    the adapter's sha256 and the records), so a resumed run does not score a kept round
+    again."""
+    adapter = Path(done.adapter or "")
+    cache = adapter.parent.parent / "test-score.json"  # round-N/adapter/adapter.gguf
+    key = f"{file_sha256(adapter)}:{_ids_key(records)}"
+    point: dict[str, Any] | None = None
+    if cache.is_file():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        point = dict(saved["point"]) if saved.get("key") == key else None
+    if point is None:
+        with Extractor(schema, adapter=adapter) as ex:
+            tuned, tuned_sources = score(ex, records, schema)
+        point = tuned.summary() | _sources(tuned_sources)
+        cache.write_text(json.dumps({"key": key, "point": point}), encoding="utf-8")
+    curve["points"].append({"labels": done.labels, "tune_seconds": done.tune_seconds} | point)
+    save()
+    print(f"{label} {done.labels:>4} labels: F1 {point['slot_f1']:.3f}", file=sys.stderr,
+          flush=True)
+
+
+def _ids_key(records: Sequence[Record]) -> str:
+    return hashlib.sha256("\n".join(r.id for r in records).encode()).hexdigest()[:16]
 
 
 def _sizes(text: str) -> tuple[int, ...]:

@@ -34,11 +34,17 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
         # On this slice (seed 11) the candidate scored F1 1.0 after 8 and after 12 steps, the
         # general adapter 0.889 and the base 0.875; seeds 12 and 13 gave 1.0 against 0.73 and
         # 0.984.
+        seen: list[tuple[int, str | None, float | None, bool]] = []
         good = distill(DELIVERY_SCHEMA, texts, teacher, tmp_path / "good", DistillConfig(
             labels=32, held_out=8, selection="random",
-            tune=TuneConfig(max_steps=8, held_out_report=False)))
+            tune=TuneConfig(max_steps=8, held_out_report=False)),
+            # what a caller sees of the round when it is handed over, before the gate ran
+            on_round=lambda r: seen.append((r.round, r.adapter, r.held_out_f1,
+                                            lookup(spec, model) is None)))
         assert good.promoted, good.reason
         assert good.candidate_round == 1  # one round: it is the candidate
+        assert seen == [(1, good.rounds[0].adapter, good.rounds[0].held_out_f1, True)]
+        assert Path(seen[0][1] or "").is_file()
         scores = good.scores
         assert scores[CANDIDATE]["f1"] > scores[BASE]["f1"], scores
         # it also had to beat what the schema got untuned: the shipped general adapter

@@ -8,7 +8,9 @@ traffic for a running Extractor is ``extractly.shadow``.
 
 from __future__ import annotations
 
-from .job import DistillConfig, DistillReport, distill
+from .job import DistillConfig, DistillReport, RoundReport, distill
 from .labels import LabelFiles, Text, label_texts
 
-__all__ = ["DistillConfig", "DistillReport", "LabelFiles", "Text", "distill", "label_texts"]
+__all__ = [
+    "DistillConfig", "DistillReport", "LabelFiles", "RoundReport", "Text", "distill", "label_texts",
+]

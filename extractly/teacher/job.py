@@ -181,12 +181,16 @@ def distill(
     safeguards: Safeguards | None = None,
     say: Say | None = None,
     progress: bool = False,
+    on_round: Callable[[RoundReport], None] | None = None,
 ) -> DistillReport:
     """Label, tune and gate (the module docstring). Safe to call again on the same folder
     after a kill: answers already written are not asked for again, finished tunes are kept.
 
     ``say`` receives one line per step (and the tune's progress); ``progress`` shows a bar of
-    teacher answers on stderr (``extractly.progress``)."""
+    teacher answers on stderr (``extractly.progress``); ``on_round`` receives each round's
+    report once its adapter is tuned (or kept from an earlier run) and scored on the held-out
+    slice, before the next round starts: a caller can score or ship it without waiting for
+    the last round."""
     config = config or DistillConfig()
     _check(config)
     say = say or (lambda line: None)
@@ -207,7 +211,7 @@ def distill(
     teacher_backend = backend_from_spec(teacher)
     try:
         return _distill(schema, spec, config, folder, texts, unusable, plan, teacher_backend,
-                        model, safeguards, say, progress)
+                        model, safeguards, say, progress, on_round or (lambda _: None))
     finally:
         if teacher_backend is not teacher:  # built here from a spec: ours to close
             teacher_backend.close()
@@ -217,7 +221,7 @@ def _distill(
     schema: type[BaseModel] | Mapping[str, Any], spec: Any, config: DistillConfig, folder: Path,
     texts: list[Text], unusable: list[dict[str, str]], plan: dict[str, Any],
     teacher_backend: Backend, model: str | os.PathLike[str] | None, safeguards: Safeguards,
-    say: Say, progress: bool,
+    say: Say, progress: bool, on_round: Callable[[RoundReport], None],
 ) -> DistillReport:
     by_id = {t.id: t for t in texts}
     missing = [i for ids in [plan["held_out"], *plan.get("rounds", [])] for i in ids
@@ -288,6 +292,7 @@ def _distill(
             say(f"distill: round {number}: {len(labelled)} labels, held-out F1 "
                 f"{this.held_out_f1:.3f}")
             _write_report(folder, report)
+            on_round(this)
         _write_report(folder, report)
         best = best_round(report.rounds)
         if config.label_only or best is None:
