@@ -145,17 +145,10 @@ def _base_point(schema: dict[str, Any], pool: Sequence[Record], records: Sequenc
     """The base model's few-shot score on ``records`` (3 examples from the pool), read back
     from ``cache`` when an earlier run scored the same examples on the same records."""
     shots = pick_examples(pool, name, N_SHOTS)
-    key = _ids_key([*shots, *records])
-    if cache.is_file():
-        saved = json.loads(cache.read_text(encoding="utf-8"))
-        if saved.get("key") == key:
-            return dict(saved["point"])
-    with Extractor(schema, examples=[{"text": s.text, "output": s.gold} for s in shots],
-                   adapter=None) as ex:
-        base, base_sources = score(ex, records, schema)
-    point = base.summary() | _sources(base_sources)
-    cache.write_text(json.dumps({"key": key, "point": point}), encoding="utf-8")
-    return point
+    examples = [{"text": s.text, "output": s.gold} for s in shots]
+    return _cached(cache, _ids_key([*shots, *records]),
+                   lambda: _scored(Extractor(schema, examples=examples, adapter=None), schema,
+                                   records))
 
 
 def _score_round(done: RoundReport, *, schema: dict[str, Any], records: Sequence[Record],
@@ -166,20 +159,31 @@ def _score_round(done: RoundReport, *, schema: dict[str, Any], records: Sequence
     again."""
     adapter = Path(done.adapter or "")
     cache = adapter.parent.parent / "test-score.json"  # round-N/adapter/adapter.gguf
-    key = f"{file_sha256(adapter)}:{_ids_key(records)}"
-    point: dict[str, Any] | None = None
-    if cache.is_file():
-        saved = json.loads(cache.read_text(encoding="utf-8"))
-        point = dict(saved["point"]) if saved.get("key") == key else None
-    if point is None:
-        with Extractor(schema, adapter=adapter) as ex:
-            tuned, tuned_sources = score(ex, records, schema)
-        point = tuned.summary() | _sources(tuned_sources)
-        cache.write_text(json.dumps({"key": key, "point": point}), encoding="utf-8")
+    point = _cached(cache, f"{file_sha256(adapter)}:{_ids_key(records)}",
+                    lambda: _scored(Extractor(schema, adapter=adapter), schema, records))
     curve["points"].append({"labels": done.labels, "tune_seconds": done.tune_seconds} | point)
     save()
     print(f"{label} {done.labels:>4} labels: F1 {point['slot_f1']:.3f}", file=sys.stderr,
           flush=True)
+
+
+def _cached(cache: Path, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``compute()``, or what an earlier run saved in ``cache`` under the same ``key``."""
+    if cache.is_file():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return dict(saved["point"])
+    point = compute()
+    cache.write_text(json.dumps({"key": key, "point": point}), encoding="utf-8")
+    return point
+
+
+def _scored(extractor: Extractor[Any], schema: dict[str, Any],
+            records: Sequence[Record]) -> dict[str, Any]:
+    """``extractor``'s score on ``records`` as a curve point (closes the extractor)."""
+    with extractor:
+        result, by_source = score(extractor, records, schema)
+    return result.summary() | _sources(by_source)
 
 
 def _ids_key(records: Sequence[Record]) -> str:
