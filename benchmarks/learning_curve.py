@@ -51,6 +51,7 @@ from benchmarks.datasets import Record, load_schemas, load_split, pick_examples
 from benchmarks.general_adapter import parse_sources, scored_records
 from benchmarks.general_start import add_budget_option, budget_of
 from extractly import Extractor
+from extractly.adapter_registry import write_atomic
 from extractly.model_files import file_sha256
 from extractly.teacher import DistillConfig, RoundReport, distill
 from extractly.testing import AnswerKeyServer
@@ -168,13 +169,14 @@ def _score_round(done: RoundReport, *, schema: dict[str, Any], records: Sequence
 
 
 def _cached(cache: Path, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``compute()``, or what an earlier run saved in ``cache`` under the same ``key``."""
+    """``compute()``, or what an earlier run saved in ``cache`` under the same ``key``. Saved
+    through a temporary file: a run killed mid-write leaves no half file for its resume."""
     if cache.is_file():
         saved = json.loads(cache.read_text(encoding="utf-8"))
         if saved.get("key") == key:
             return dict(saved["point"])
     point = compute()
-    cache.write_text(json.dumps({"key": key, "point": point}), encoding="utf-8")
+    write_atomic(cache, json.dumps({"key": key, "point": point}).encode())
     return point
 
 
