@@ -56,7 +56,8 @@ def add_parser(sub: Any) -> None:
     cmd.add_argument("--rounds", type=_rounds, default=defaults.rounds, metavar="N|SIZES",
                      help="label/tune rounds: N sharing --labels evenly, or the labels after "
                      "each round, e.g. 25,50,100,200,300 (each round's adapter is scored on the "
-                     "held-out labels: a learning curve); default 1")
+                     "held-out labels: a learning curve); default 1. Sizes that begin with an "
+                     "earlier run's (100,200 after 100) add rounds to it in the same -o folder")
     cmd.add_argument("--candidates", type=int, default=defaults.pool, metavar="N",
                      help="from round 2, diverse and coverage let the last round's adapter score "
                      "N random candidates per label wanted and choose among the less certain "

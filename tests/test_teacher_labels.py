@@ -23,6 +23,8 @@ from extractly.errors import TeacherUnavailableError
 from extractly.retry import RetryPolicy
 from extractly.schema import load_schema
 from extractly.settings import Safeguards
+from extractly.teacher import DistillConfig, distill
+from extractly.teacher.job import Selection
 from extractly.teacher.labels import FAILED_FILE, LABELS_FILE, LabelFiles, Text, label_texts
 from extractly.testing import AnswerKeyServer
 from tests.support.deliveries import DELIVERY_SCHEMA, delivery_rows, write_schema, write_texts
@@ -132,6 +134,32 @@ def test_a_text_the_teacher_refuses_as_too_long_is_written_off_and_labelling_goe
             summary = label_texts(texts, backend, _spec(), files, retry=FAST_RETRY)
     assert (summary.labelled, summary.failed) == (2, 1)
     assert "413" in _lines(tmp_path / FAILED_FILE)[0]["error"]
+
+
+def test_a_finished_run_takes_more_rounds_and_refuses_other_settings(tmp_path: Path) -> None:
+    rows = delivery_rows(40)
+    write_texts(tmp_path / "texts.jsonl", rows)
+    run = tmp_path / "run"
+    with AnswerKeyServer(_answers(rows)) as server:
+        def resume(*sizes: int, selection: Selection = "random") -> None:
+            config = DistillConfig(labels=sizes[-1], held_out=5, rounds=len(sizes),
+                                   round_sizes=sizes, selection=selection, label_only=True)
+            distill(DELIVERY_SCHEMA, tmp_path / "texts.jsonl",
+                    f"openai:{server.url}#answer-key", run, config)
+
+        resume(10)
+        before = json.loads((run / "plan.json").read_text())
+        resume(10, 20)  # more rounds after the run's own: its picks and labels are kept
+        after = json.loads((run / "plan.json").read_text())
+        assert after["held_out"] == before["held_out"] and after["rounds"] == before["rounds"]
+        assert after["key"]["rounds"] == [10, 20] and before["key"]["rounds"] == [10]
+        assert len(server.asked) == 15 and set(server.asked.values()) == {1}
+        refused: list[tuple[tuple[int, ...], Selection]] = [
+            ((20,), "random"), ((10,), "random"), ((10, 20), "coverage")]
+        for sizes, selection in refused:
+            with pytest.raises(ValueError, match=r"other settings.*--rounds 10,20,\.\.\."):
+                resume(*sizes, selection=selection)
+    assert json.loads((run / "plan.json").read_text()) == after  # refusals change nothing
 
 
 def _distill_command(folder: Path, url: str) -> list[str]:

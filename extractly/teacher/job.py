@@ -23,7 +23,8 @@ The steps, each written to the output folder as it finishes, so a killed job res
    of a few noisy scores); a rival must still be beaten outright.
 
 Folder layout: ``labels.jsonl`` / ``labels.failed.jsonl`` (``labels``), ``plan.json`` (the held-out
-ids and each round's picks, so a resumed job asks about the same texts), ``round-N/train.jsonl``
+ids and each round's picks, so a resumed job asks about the same texts; a run given more
+rounds after its own keeps them and goes on), ``round-N/train.jsonl``
 and ``round-N/adapter/`` (``extractly tune``'s output; a round whose manifest exists is not tuned
 again), ``report.json``. Not here: the command line (``cli_distill``).
 """
@@ -353,8 +354,10 @@ def _check(config: DistillConfig) -> None:
 def _load_plan(
     folder: Path, texts_path: str | os.PathLike[str], config: DistillConfig
 ) -> dict[str, Any]:
-    """The plan of an earlier run on this folder, if it had the same input and settings; a
-    folder used with other ones is refused rather than mixed."""
+    """The plan of an earlier run on this folder, if it had the same input and settings, or
+    the same ones with more rounds after its own (round sizes that extend the earlier run's:
+    its picks and adapters are kept, the new rounds follow them). A folder used with other
+    settings is refused rather than mixed."""
     key = {"texts": str(Path(texts_path).resolve()), "held_out": config.held_out,
            "selection": config.selection, "rounds": list(round_sizes(config)),
            "seed": config.seed}
@@ -362,13 +365,30 @@ def _load_plan(
     if not path.is_file():
         return {"key": key}
     plan: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    if plan.get("key") != key:
-        raise ValueError(
-            f"{folder} holds a distill run with other settings ({plan.get('key')}); resume it "
-            f"with those, or choose another output folder (its labels can be reused with "
-            "`extractly tune SCHEMA labels.jsonl`)"
-        )
-    return plan
+    earlier = plan.get("key")
+    if earlier == key:
+        return plan
+    if _extends(earlier, key):
+        plan["key"] = key
+        _save_plan(folder, plan)
+        return plan
+    sizes = ",".join(str(n) for n in (earlier or {}).get("rounds", []))
+    raise ValueError(
+        f"{folder} holds a distill run with other settings ({earlier}); resume it with those "
+        f"(to add labels to it, keep its settings and give round sizes that begin with its own: "
+        f"--rounds {sizes},...), or choose another output folder (its labels can be reused "
+        "with `extractly tune SCHEMA labels.jsonl`)"
+    )
+
+
+def _extends(earlier: Any, key: Mapping[str, Any]) -> bool:
+    """Whether plan ``key`` is ``earlier``'s with more rounds appended after its own."""
+    if not isinstance(earlier, dict) or earlier.keys() != key.keys():
+        return False
+    if any(earlier[k] != key[k] for k in key if k != "rounds"):
+        return False
+    old, new = earlier["rounds"], key["rounds"]
+    return isinstance(old, list) and len(new) > len(old) and new[: len(old)] == old
 
 
 def _save_plan(folder: Path, plan: Mapping[str, Any]) -> None:
