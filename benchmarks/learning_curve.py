@@ -29,7 +29,8 @@ curve would measure the host's speed as well as the labels. Writes
 it finished. ``--work DIR`` keeps the run's folder (labels, plans, adapters, scores) where it
 is given: the same command with the same ``--work`` resumes a killed run (no label asked
 twice, finished tunes and their test scores kept), so a curve longer than a sitting can be
-finished in parts.
+finished in parts; ``--sizes`` that begin with a finished run's (``25,50,100,200`` after
+``25,50,100``) add its later points the same way (``distill`` takes more rounds on a folder).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", default="benchmarks/results/learning_curve.json")
     ap.add_argument("--work", default="",
                     help="the curve's working folder (default: a new temporary one); give a "
-                    "killed run's folder with the same arguments to resume it")
+                    "killed run's folder with the same arguments to resume it, or with --sizes "
+                    "that begin with its own to add points")
     args = ap.parse_args(argv)
     sizes = _sizes(args.sizes)
     tune_config = TuneConfig(budget=budget_of(ap, args.budget))
