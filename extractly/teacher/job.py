@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..adapter_registry import entry_dir, install, lookup, shipped_general
+from ..adapter_registry import entry_dir, install, lookup, shipped_general, write_atomic
 from ..backends import backend_from_spec
 from ..backends.base import Backend
 from ..errors import ExtractlyError, TuneDataError
@@ -392,9 +392,7 @@ def _extends(earlier: Any, key: Mapping[str, Any]) -> bool:
 
 
 def _save_plan(folder: Path, plan: Mapping[str, Any]) -> None:
-    tmp = folder / (PLAN_FILE + ".tmp")
-    tmp.write_text(json.dumps(plan, indent=1), encoding="utf-8")
-    tmp.replace(folder / PLAN_FILE)
+    write_atomic(folder / PLAN_FILE, json.dumps(plan, indent=1).encode())
 
 
 def pick_texts(
@@ -505,6 +503,5 @@ def _score(report: EvalReport) -> dict[str, Any]:
 
 
 def _write_report(folder: Path, report: DistillReport) -> None:
-    tmp = folder / (REPORT_FILE + ".tmp")
-    tmp.write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(folder / REPORT_FILE)
+    write_atomic(folder / REPORT_FILE,
+                 json.dumps(report.to_json(), indent=1, ensure_ascii=False).encode())
