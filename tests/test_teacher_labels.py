@@ -162,6 +162,30 @@ def test_a_finished_run_takes_more_rounds_and_refuses_other_settings(tmp_path: P
     assert json.loads((run / "plan.json").read_text()) == after  # refusals change nothing
 
 
+def test_a_plan_that_is_not_one_is_refused_with_what_to_do_and_left_in_place(
+    tmp_path: Path,
+) -> None:
+    rows = delivery_rows(30)
+    write_texts(tmp_path / "texts.jsonl", rows)
+    run, config = tmp_path / "run", DistillConfig(labels=10, held_out=5, label_only=True)
+    with AnswerKeyServer(_answers(rows)) as server:
+        def resume() -> None:
+            distill(DELIVERY_SCHEMA, tmp_path / "texts.jsonl",
+                    f"openai:{server.url}#answer-key", run, config)
+
+        resume()
+        good = (run / "plan.json").read_bytes()
+        for broken in [good[: len(good) // 2], b"[]", b'{"key": [1]}', b"\xff\xfe"]:
+            (run / "plan.json").write_bytes(broken)
+            with pytest.raises(ValueError, match=r"plan\.json is not a distill plan .*move it"):
+                resume()
+            assert (run / "plan.json").read_bytes() == broken  # refused, not overwritten
+        (run / "plan.json").unlink()  # moved away: planned again, nothing asked twice
+        resume()
+    assert (run / "plan.json").read_bytes() == good
+    assert len(server.asked) == 15 and set(server.asked.values()) == {1}
+
+
 def _distill_command(folder: Path, url: str) -> list[str]:
     return [
         sys.executable, "-m", "extractly.cli", "distill", str(folder / "schema.json"),

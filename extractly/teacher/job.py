@@ -364,21 +364,39 @@ def _load_plan(
     path = folder / PLAN_FILE
     if not path.is_file():
         return {"key": key}
-    plan: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    earlier = plan.get("key")
+    plan = _read_plan(path)
+    earlier = plan["key"]
     if earlier == key:
         return plan
     if _extends(earlier, key):
         plan["key"] = key
         _save_plan(folder, plan)
         return plan
-    sizes = ",".join(str(n) for n in (earlier or {}).get("rounds", []))
+    old = earlier.get("rounds")
+    sizes = ",".join(str(n) for n in old) if isinstance(old, list) else "A,B"
     raise ValueError(
         f"{folder} holds a distill run with other settings ({earlier}); resume it with those "
         f"(to add labels to it, keep its settings and give round sizes that begin with its own: "
-        f"--rounds {sizes},...), or choose another output folder (its labels can be reused "
-        "with `extractly tune SCHEMA labels.jsonl`)"
+        f"--rounds {sizes},... on the command line, round_sizes=({sizes}, ...) from Python), "
+        "or choose another output folder (its labels can be reused with "
+        "`extractly tune SCHEMA labels.jsonl`)"
     )
+
+
+def _read_plan(path: Path) -> dict[str, Any]:
+    """``path``'s plan, refused with what to do when it is not one (a hand-edited or truncated
+    file is left where it is: the labels beside it are the paid-for part)."""
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        plan = error
+    if not isinstance(plan, dict) or not isinstance(plan.get("key"), dict):
+        raise ValueError(
+            f"{path} is not a distill plan ({plan if isinstance(plan, Exception) else 'no key'}):"
+            f" restore it, or move it away to plan again in this folder (texts already "
+            f"labelled in {path.parent} are not asked again), or choose another folder"
+        )
+    return plan
 
 
 def _extends(earlier: Any, key: Mapping[str, Any]) -> bool:
