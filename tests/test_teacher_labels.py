@@ -175,9 +175,12 @@ def test_a_plan_that_is_not_one_is_refused_with_what_to_do_and_left_in_place(
 
         resume()
         good = (run / "plan.json").read_bytes()
-        for broken in [good[: len(good) // 2], b"[]", b'{"key": [1]}', b"\xff\xfe"]:
+        broken_plans = {good[: len(good) // 2]: "column", b"[]": "not a JSON object",
+                        b'{"key": [1]}': "its key is not an object", b"\xff\xfe": "decode"}
+        for broken, why in broken_plans.items():
             (run / "plan.json").write_bytes(broken)
-            with pytest.raises(ValueError, match=r"plan\.json is not a distill plan .*move it"):
+            with pytest.raises(ValueError, match=rf"plan\.json is not a distill plan \(.*{why}"
+                               r".*\): restore it, or move it away"):
                 resume()
             assert (run / "plan.json").read_bytes() == broken  # refused, not overwritten
         (run / "plan.json").unlink()  # moved away: planned again, nothing asked twice

@@ -388,15 +388,17 @@ def _read_plan(path: Path) -> dict[str, Any]:
     file is left where it is: the labels beside it are the paid-for part)."""
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
+        wrong = ("not a JSON object" if not isinstance(plan, dict) else
+                 "its key is not an object" if not isinstance(plan.get("key"), dict) else "")
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        plan = error
-    if not isinstance(plan, dict) or not isinstance(plan.get("key"), dict):
+        wrong = str(error)
+    if wrong:
         raise ValueError(
-            f"{path} is not a distill plan ({plan if isinstance(plan, Exception) else 'no key'}):"
-            f" restore it, or move it away to plan again in this folder (texts already "
-            f"labelled in {path.parent} are not asked again), or choose another folder"
+            f"{path} is not a distill plan ({wrong}): restore it, or move it away to plan "
+            f"again in this folder (texts already labelled in {path.parent} are not asked "
+            "again), or choose another folder"
         )
-    return plan
+    return dict(plan)
 
 
 def _extends(earlier: Any, key: Mapping[str, Any]) -> bool:
