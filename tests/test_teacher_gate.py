@@ -91,6 +91,16 @@ def test_the_strict_gate_refuses_a_lead_inside_the_noise_and_the_plain_one_says_
     assert decide({CANDIDATE: right, BASE: half}, strict=True).promote
 
 
+def test_a_loss_on_every_text_is_refused_without_calling_it_noise() -> None:
+    # the interval is wholly below zero: as clear as a lead, and the reason must not hedge
+    right = _documents(*[(2, 0, 0)] * 30)
+    half = _documents(*[(1, 0, 1)] * 30)
+    loss = decide({CANDIDATE: half, REGISTERED: right})
+    assert loss.differences is not None and loss.differences[REGISTERED].high < 0
+    assert not loss.promote and "does not beat registered" in loss.reason
+    assert "noise" not in loss.reason
+
+
 def test_reports_of_different_texts_are_not_compared_text_by_text() -> None:
     with pytest.raises(ValueError, match="same rows"):
         f1_difference(_documents((2, 0, 0)), _documents((2, 0, 0), (1, 0, 1)))

@@ -62,6 +62,12 @@ class Difference:
         """The whole interval is above zero: a lead the slice's noise does not explain."""
         return self.low > 0
 
+    @property
+    def noise(self) -> bool:
+        """The interval holds zero: the slice cannot tell the two apart (a loss below the
+        whole interval is as clear as a lead above it)."""
+        return self.low <= 0 <= self.high
+
     def describe(self) -> str:
         return (f"difference {self.f1:+.3f}, {CONFIDENCE:.0%} interval {self.low:+.3f} to "
                 f"{self.high:+.3f}")
@@ -149,7 +155,7 @@ def decide(
     noise = ""
     if differences is not None:
         noise = f" ({differences[best_name].describe()}"
-        noise += ")" if differences[best_name].clear else f": inside the noise of {n} texts)"
+        noise += f": inside the noise of {n} texts)" if differences[best_name].noise else ")"
     if mine > best:
         unclear = [] if differences is None else [
             name for name, d in differences.items() if not d.clear]
