@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.datasets import load_schemas
+from benchmarks.learning_curve import kept_test_score
 from extractly.evaluation import EvalReport, gold_row
 from extractly.teacher.gate import CANDIDATE, REGISTERED, Contender, decide, score_contenders
 from extractly.teacher.job import PLAN_FILE, REPORT_FILE
@@ -110,21 +111,19 @@ def _scored_adapters(ap: argparse.ArgumentParser, work: Path,
             gold = [gold_row(r, f"{files.path}: id {r['id']}") for r in files.labelled(ids)]
         recorded = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))["rounds"]
         for done in recorded:
-            adapter = Path(done["adapter"])
-            adapter = folder / f"round-{done['round']}" / "adapter" / adapter.name
-            scored = adapter.parent.parent / "test-score.json"
-            if not scored.is_file():  # a run killed before it scored this round on test
+            adapter = folder / f"round-{done['round']}" / "adapter" / Path(done["adapter"]).name
+            test = kept_test_score(adapter)
+            if test is None:  # a run killed before it scored this round on test
                 print(f"{folder.name} round {done['round']}: no test score yet, left out",
                       file=sys.stderr, flush=True)
                 continue
-            test = json.loads(scored.read_text(encoding="utf-8"))
             report = score_contenders(schemas[name], gold,
                                       [Contender(CANDIDATE, adapter)])[CANDIDATE]
             print(f"{folder.name} round {done['round']} ({done['labels']} labels): held-out F1 "
                   f"{report.micro.f1:.3f} (distill recorded {done['held_out_f1']:.3f}), test "
-                  f"{test['point']['slot_f1']:.3f}", file=sys.stderr, flush=True)
+                  f"{test['slot_f1']:.3f}", file=sys.stderr, flush=True)
             adapters.append(Adapter(name, selection, done["round"], done["labels"],
-                                    test["point"]["slot_f1"], report))
+                                    test["slot_f1"], report))
     return adapters
 
 

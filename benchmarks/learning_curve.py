@@ -161,13 +161,30 @@ def _score_round(done: RoundReport, *, schema: dict[str, Any], records: Sequence
     the adapter's sha256 and the records), so a resumed run does not score a kept round
     again."""
     adapter = Path(done.adapter or "")
-    cache = adapter.parent.parent / "test-score.json"  # round-N/adapter/adapter.gguf
-    point = _cached(cache, f"{file_sha256(adapter)}:{_ids_key(records)}",
+    point = _cached(test_score_file(adapter), f"{file_sha256(adapter)}:{_ids_key(records)}",
                     lambda: _scored(Extractor(schema, adapter=adapter), schema, records))
     curve["points"].append({"labels": done.labels, "tune_seconds": done.tune_seconds} | point)
     save()
     print(f"{label} {done.labels:>4} labels: F1 {point['slot_f1']:.3f}", file=sys.stderr,
           flush=True)
+
+
+def test_score_file(adapter: Path) -> Path:
+    """Where a round's test score is kept: ``round-N/test-score.json`` beside
+    ``round-N/adapter/adapter.gguf``."""
+    return adapter.parent.parent / "test-score.json"
+
+
+def kept_test_score(adapter: Path) -> dict[str, Any] | None:
+    """The test score a curve run kept for ``adapter`` (this adapter's bytes, not an earlier
+    tune's in the same folder), or None when it was not scored."""
+    cache = test_score_file(adapter)
+    if not cache.is_file():
+        return None
+    saved = json.loads(cache.read_text(encoding="utf-8"))
+    if not str(saved.get("key", "")).startswith(f"{file_sha256(adapter)}:"):
+        return None
+    return dict(saved["point"])
 
 
 def _cached(cache: Path, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
