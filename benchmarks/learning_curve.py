@@ -10,7 +10,9 @@ random selection against selected (``diverse``), with the teacher's own score be
 150 and 300 against coverage at 150 only: issue 15's "at most 150 selected labels reach what
 300 random ones reach" without tuning the points it does not ask about. ``--source`` scores only
 one source file of a set (``usaddress=usaddress-test``: the 146 addresses labelled like the
-train split).
+train split). ``--start-from general`` starts every tune from the general adapter
+shipped in the package (``extractly tune --start-from``), on the sets it left out of its
+training: whether a start that already knows the task changes how many labels selection saves.
 
 The unlabelled texts are a schema's train split (``--pool`` of them, spread evenly over the
 file); the teacher is an ``AnswerKeyServer`` on 127.0.0.1 that answers with each text's gold
@@ -49,14 +51,15 @@ from typing import Any
 
 from benchmarks.accuracy import N_SHOTS, score, spread
 from benchmarks.datasets import Record, load_schemas, load_split, pick_examples
-from benchmarks.general_adapter import parse_sources, scored_records
+from benchmarks.general_adapter import left_out_sets, parse_sources, scored_records
 from benchmarks.general_start import add_budget_option, budget_of
 from extractly import Extractor
-from extractly.adapter_registry import write_atomic
+from extractly.adapter_registry import SHIPPED_GENERAL, write_atomic
 from extractly.model_files import file_sha256
 from extractly.teacher import DistillConfig, RoundReport, distill
 from extractly.testing import AnswerKeyServer
 from extractly.tune import TuneConfig
+from extractly.tune.start import SHIPPED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="distill's seed: held-out slice, random picks, tie-breaks (not the tunes)")
     ap.add_argument("--test", type=int, default=None, help="test records per schema (all)")
     add_budget_option(ap)
+    ap.add_argument("--start-from", default=None, metavar="ADAPTER",
+                    help="start every tune from this adapter.gguf, or 'general' for the one "
+                    "shipped in the package (extractly tune's --start-from); a set it was "
+                    "trained on is refused")
     ap.add_argument("--out", default="benchmarks/results/learning_curve.json")
     ap.add_argument("--work", default="",
                     help="the curve's working folder (default: a new temporary one); give a "
@@ -86,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "that begin with its own to add points")
     args = ap.parse_args(argv)
     sizes = _sizes(args.sizes)
-    tune_config = TuneConfig(budget=budget_of(ap, args.budget))
+    tune_config = TuneConfig(budget=budget_of(ap, args.budget), start_from=args.start_from)
+    if args.start_from is not None:
+        left_out_sets(ap, _start_manifest(args.start_from), args.sets)
     selections = [s for s in args.selection.split(",") if s]
     own = _sizes_of(ap, args.sizes_of, selections)
     source = parse_sources(args.source)
@@ -121,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                            pool=args.candidates, tune=tune_config)
                     curve: dict[str, Any] = {"sizes": list(rounds), "points": [],
                                              "candidates": args.candidates,
-                                             "budget": args.budget}
+                                             "budget": args.budget,
+                                             "start_from": args.start_from}
                     row["curves"][selection] = curve
                     # each round is scored on the test records as soon as it is tuned, and
                     # the JSON rewritten: a killed run keeps every finished point
@@ -209,6 +219,13 @@ def _scored(extractor: Extractor[Any], schema: dict[str, Any],
 
 def _ids_key(records: Sequence[Record]) -> str:
     return hashlib.sha256("\n".join(r.id for r in records).encode()).hexdigest()[:16]
+
+
+def _start_manifest(start_from: str) -> dict[str, Any]:
+    """The manifest beside the adapter ``--start-from`` names (``general``: the shipped one)."""
+    path = SHIPPED_GENERAL if start_from == SHIPPED else Path(start_from)
+    manifest: dict[str, Any] = json.loads(path.with_name("manifest.json").read_text())
+    return manifest
 
 
 def _sizes(text: str) -> tuple[int, ...]:
