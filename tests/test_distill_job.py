@@ -4,6 +4,7 @@ adapter is registered; a worse one is refused and the registered one stays."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,12 @@ from extractly.schema import load_schema
 from extractly.settings import Safeguards
 from extractly.teacher import DistillConfig, distill
 from extractly.teacher.gate import BASE, CANDIDATE, GENERAL, REGISTERED
+from extractly.teacher.round_inputs import (
+    changes,
+    read_round_inputs,
+    round_inputs,
+    write_round_inputs,
+)
 from extractly.testing import AnswerKeyServer
 from extractly.tune import TuneConfig
 from tests.support.deliveries import DELIVERY_SCHEMA, delivery_rows, write_texts
@@ -74,3 +81,64 @@ def test_distill_registers_a_better_adapter_and_the_gate_refuses_a_worse_one(
     assert lookup(spec, model) == registered
     assert registered.read_bytes() == Path(good.rounds[-1].adapter or "").read_bytes()
     assert Path(worse.rounds[-1].adapter or "").is_file()  # kept in its folder, not registered
+
+
+def test_a_resumed_distill_keeps_a_round_only_while_its_labels_and_settings_are_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EXTRACTLY_ADAPTERS", str(tmp_path / "registry"))
+    rows = delivery_rows(30, seed=5)
+    texts = write_texts(tmp_path / "texts.jsonl", rows)
+    answers = {r["text"]: r["gold"] for r in rows}
+    # every other text gets an answer the schema refuses: the first run tunes without them
+    wrong = {r["text"]: {**r["gold"], "items": 0} for r in rows[::2]}
+    said: list[str] = []
+
+    def run(tune: TuneConfig, *, retry_failed: bool = False) -> tuple[bytes, list[str]]:
+        said.clear()
+        report = distill(DELIVERY_SCHEMA, texts, teacher, tmp_path / "run", DistillConfig(
+            labels=12, held_out=6, selection="random", retry_failed=retry_failed, tune=tune),
+            say=said.append)
+        adapter = Path(report.rounds[0].adapter or "")
+        return adapter.read_bytes(), [line for line in said if str(adapter.parent) in line]
+
+    plain = TuneConfig(max_steps=1, held_out_report=False)
+    with AnswerKeyServer(answers | wrong) as server:
+        teacher = f"openai:{server.url}#answer-key"
+        first, _ = run(plain)
+        server.answers = {text.strip(): gold for text, gold in answers.items()}
+        # the failed texts answered now: the round has more labels, so it is tuned again; a
+        # setting that does not change the weights (torch's threads) is not a reason
+        second, lines = run(replace(plain, threads=1), retry_failed=True)
+        assert any(line.endswith("with other labels: tuning it again") for line in lines), said
+        assert second != first
+        third, lines = run(plain)  # the same labels and settings: kept as it is
+        assert any(line.endswith("on the same inputs; kept") for line in lines), said
+        assert third == second
+        fourth, lines = run(replace(plain, learning_rate=0.05))
+        assert any("learning_rate None (now 0.05): tuning it again" in line
+                   for line in lines), said
+        assert fourth != third
+    # a refused text was asked twice (the answer, the re-ask with the error) and once more on
+    # retrying; an answered text once; 18 texts (6 held out, 12 picked) in all
+    assert {t: server.asked[t.strip()] for t in answers if server.asked[t.strip()]} == {
+        t: 3 if t in wrong else 1 for t in answers if server.asked[t.strip()]}
+    assert len(server.asked) == 18 and any(t in wrong for t in answers if server.asked[t.strip()])
+
+
+def test_a_round_without_a_record_of_its_inputs_is_not_taken_for_this_runs(
+    tmp_path: Path,
+) -> None:
+    model = resolve_model_path(None)
+    now = round_inputs(b'{"id": "1"}\n', model, TuneConfig())
+    assert changes(now, now) == []
+    assert changes(None, now) == ["no record of its inputs (tuned-on.json)"]
+    other = round_inputs(b'{"id": "2"}\n', model, TuneConfig(rank=16, start_from="general"))
+    assert changes(now, other) == [
+        "other labels", "another starting adapter", "rank 8 (now 16)"]
+    # a run-only setting is not an input
+    assert changes(now, round_inputs(b'{"id": "1"}\n', model, TuneConfig(budget=None))) == []
+    write_round_inputs(tmp_path, now)
+    assert read_round_inputs(tmp_path) == now
+    (tmp_path / "tuned-on.json").write_text("{torn")
+    assert read_round_inputs(tmp_path) is None

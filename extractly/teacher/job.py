@@ -25,8 +25,9 @@ The steps, each written to the output folder as it finishes, so a killed job res
 Folder layout: ``labels.jsonl`` / ``labels.failed.jsonl`` (``labels``), ``plan.json`` (the held-out
 ids and each round's picks, so a resumed job asks about the same texts; a run given more
 rounds after its own keeps them and goes on), ``round-N/train.jsonl``
-and ``round-N/adapter/`` (``extractly tune``'s output; a round whose manifest exists is not tuned
-again), ``report.json``. Not here: the command line (``cli_distill``).
+and ``round-N/adapter/`` (``extractly tune``'s output; a round whose adapter was tuned on the same
+labels, base model and settings, as ``round-N/tuned-on.json`` records, is not tuned again),
+``report.json``. Not here: the command line (``cli_distill``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ from ..settings import Safeguards
 from ..tune import TuneConfig, tune
 from .gate import BASE, CANDIDATE, GENERAL, REGISTERED, Contender, decide, score_contenders
 from .labels import LabelFiles, LabelSummary, Text, label_texts
+from .round_inputs import (
+    changes,
+    forget_round_inputs,
+    read_round_inputs,
+    round_inputs,
+    write_round_inputs,
+)
 from .select import coverage_pick, diverse_pick, random_pick
 
 Selection = Literal["random", "diverse", "coverage"]
@@ -459,23 +467,32 @@ def _tune_round(
     labelled: Sequence[Mapping[str, Any]], config: DistillConfig,
     model: str | os.PathLike[str] | None, safeguards: Safeguards, say: Say,
 ) -> tuple[Path, float | None]:
-    """The round's adapter: tuned on ``labelled`` unless an earlier run finished it."""
+    """The round's adapter: tuned on ``labelled`` unless an earlier run finished a tune of
+    the same inputs (``round_inputs``: labels, base model, starting adapter, settings)."""
     out = folder / "adapter"
     manifest = out / "manifest.json"
+    pairs = "".join(json.dumps({"id": record["id"], "text": record["text"],
+                                "output": record["output"]}, ensure_ascii=False) + "\n"
+                    for record in labelled).encode("utf-8")
+    inputs = round_inputs(pairs, resolve_model_path(model), config.tune)
     if manifest.is_file() and (out / "adapter.gguf").is_file():
-        say(f"distill: {out} was tuned by an earlier run; kept")
-        seconds = json.loads(manifest.read_text()).get("metrics", {}).get("wall_seconds")
-        return out / "adapter.gguf", seconds
+        changed = changes(read_round_inputs(folder), inputs)
+        if not changed:
+            say(f"distill: {out} was tuned by an earlier run on the same inputs; kept")
+            seconds = json.loads(manifest.read_text()).get("metrics", {}).get("wall_seconds")
+            return out / "adapter.gguf", seconds
+        say(f"distill: {out} was tuned by an earlier run with {'; '.join(changed)}: "
+            "tuning it again")
+        forget_round_inputs(folder)
+        manifest.unlink()  # a tune killed from here on leaves no finished-looking adapter
     folder.mkdir(parents=True, exist_ok=True)
     train = folder / "train.jsonl"
-    with train.open("w", encoding="utf-8") as f:
-        for record in labelled:
-            f.write(json.dumps({"id": record["id"], "text": record["text"],
-                                "output": record["output"]}, ensure_ascii=False) + "\n")
+    write_atomic(train, pairs)
     say(f"distill: tuning on {len(labelled)} teacher labels -> {out}")
     started = time.monotonic()
     result = tune(schema, train, out_dir=out, model=model, config=config.tune,
                   safeguards=safeguards, register_adapter=False, progress=say)
+    write_round_inputs(folder, inputs)
     return result.adapter, round(time.monotonic() - started, 1)
 
 
