@@ -83,7 +83,7 @@ class DistillConfig:
     selection: Selection = "random"
     """``random`` until a selection measures better (README, learning curve): on GetWeather
     ``diverse`` lost at 25-100 labels; ``coverage`` at 150 labels scores about what random
-    does at 300 on E2E and US addresses (+0.003 over five seeds, -0.005 over three, inside
+    does at 300 on E2E and US addresses (+0.002 over five seeds, -0.005 over three, inside
     the seeds' spread) and falls short on six SNIPS intents of seven, and rounds led by the
     student's doubt did worse."""
     rounds: int = 1
