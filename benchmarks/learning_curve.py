@@ -54,12 +54,12 @@ from benchmarks.datasets import Record, load_schemas, load_split, pick_examples
 from benchmarks.general_adapter import left_out_sets, parse_sources, scored_records
 from benchmarks.general_start import add_budget_option, budget_of
 from extractly import Extractor
-from extractly.adapter_registry import SHIPPED_GENERAL, write_atomic
+from extractly.adapter_registry import write_atomic
 from extractly.model_files import file_sha256
 from extractly.teacher import DistillConfig, RoundReport, distill
 from extractly.testing import AnswerKeyServer
 from extractly.tune import TuneConfig
-from extractly.tune.start import SHIPPED
+from extractly.tune.start import start_path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,8 +223,8 @@ def _ids_key(records: Sequence[Record]) -> str:
 
 def _start_manifest(start_from: str) -> dict[str, Any]:
     """The manifest beside the adapter ``--start-from`` names (``general``: the shipped one)."""
-    path = SHIPPED_GENERAL if start_from == SHIPPED else Path(start_from)
-    manifest: dict[str, Any] = json.loads(path.with_name("manifest.json").read_text())
+    manifest: dict[str, Any] = json.loads(
+        start_path(start_from).with_name("manifest.json").read_text())
     return manifest
 
 

@@ -20,10 +20,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..adapter_registry import SHIPPED_GENERAL, write_atomic
+from ..adapter_registry import write_atomic
 from ..model_files import file_sha256
 from ..tune.config import TuneConfig
-from ..tune.start import SHIPPED
+from ..tune.start import start_path
 
 ROUND_INPUTS_FILE = "tuned-on.json"
 """Beside ``round-N/adapter/``; written once the round's tune has finished."""
@@ -87,5 +87,5 @@ def forget_round_inputs(folder: Path) -> None:
 def _start_sha256(start_from: str | None) -> str | None:
     if start_from is None:
         return None
-    path = SHIPPED_GENERAL if start_from == SHIPPED else Path(start_from)
+    path = start_path(start_from)
     return file_sha256(path) if path.is_file() else f"missing: {path}"

@@ -48,6 +48,12 @@ class StartingAdapter:
         return out
 
 
+def start_path(start_from: str | os.PathLike[str]) -> Path:
+    """The file ``start_from`` names (``"general"``: the general adapter shipped in the
+    package), whether or not it exists."""
+    return SHIPPED_GENERAL if str(start_from) == SHIPPED else Path(start_from)
+
+
 def starting_adapter(path: str | os.PathLike[str] | None,
                      base_sha256: str) -> StartingAdapter | None:
     """``path`` read as the adapter a tune starts from (``"general"``: the general adapter
@@ -56,13 +62,11 @@ def starting_adapter(path: str | os.PathLike[str] | None,
     know."""
     if path is None:
         return None
-    if str(path) == SHIPPED:
-        if not SHIPPED_GENERAL.is_file():
-            raise TuneDataError(f"--start-from {SHIPPED}: this install has no general adapter "
-                                f"({SHIPPED_GENERAL} is missing); reinstall extractly or give "
-                                "an adapter.gguf")
-        path = SHIPPED_GENERAL
-    where = Path(path)
+    if str(path) == SHIPPED and not SHIPPED_GENERAL.is_file():
+        raise TuneDataError(f"--start-from {SHIPPED}: this install has no general adapter "
+                            f"({SHIPPED_GENERAL} is missing); reinstall extractly or give "
+                            "an adapter.gguf")
+    where = start_path(path)
     if not where.is_file():
         raise TuneDataError(f"--start-from {where}: no such file; give an adapter.gguf (a "
                             "general adapter's, from python -m extractly.general.train)")
