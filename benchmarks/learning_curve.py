@@ -144,7 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      on_round=scored)
                     curve["gate"] = {"promoted": report.promoted, "reason": report.reason,
                                      "candidate_round": report.candidate_round}
-                    curve["seconds"] = round(time.monotonic() - started, 1)
+                    # this process's wall time only: a resumed run does not count the rounds
+                    # an earlier run tuned (each point's tune_seconds does)
+                    curve["seconds_this_run"] = round(time.monotonic() - started, 1)
                     _write(out, sizes, [*rows, row])
             rows.append(row)
             _print(row)
