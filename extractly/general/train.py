@@ -5,6 +5,7 @@ gets a model that has learned the task (schema + text -> JSON).
     python -m extractly.general.train --data ../shared/data --sets snips,e2e,usaddress \\
         --leave-out e2e --synthetic ../shared/data/jsonschemabench/maskbench_subset.jsonl \\
         -o general-adapter [--per-set 600 --per-schema 2 --spans 1200 --epochs 1 --budget 3h]
+        [--slurp path/to/slurp-clone]
 
 Each source's pairs are encoded exactly as a schema-specific tune encodes them (the target is
 what the constrained decoder writes; loss only where the decoder chooses), but behind that
@@ -195,6 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--spans", type=int, default=0,
                     help="span records to add (one-line texts over flat nullable-string "
                          "schemas; needs --synthetic for the commands' field names)")
+    ap.add_argument("--slurp", type=Path,
+                    help="a clone of github.com/pswietojanski/slurp: its annotated commands "
+                         "(devel and test splits, CC BY 4.0) as one schema an intent, none "
+                         "that is a text of a set under --data")
+    ap.add_argument("--slurp-pairs", type=int, default=1000,
+                    help="SLURP commands to take (a seeded sample; default %(default)s)")
     ap.add_argument("--epochs", type=int, default=GeneralConfig.epochs)
     ap.add_argument("--learning-rate", type=float, default=GeneralConfig.learning_rate)
     ap.add_argument("--budget", type=_seconds, default=None, help="e.g. 3h, 90m")
@@ -222,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                origin=args.synthetic_origin, license_=args.synthetic_license))
     elif args.spans:
         ap.error("--spans takes its commands' field names from --synthetic; give it")
+    if args.slurp:
+        from .slurp import evaluation_texts, slurp_set
+        mixes.append(slurp_set(args.slurp, per_set=args.slurp_pairs, seed=args.seed,
+                               exclude=evaluation_texts(args.data) if args.data else ()))
     if not mixes:
         ap.error("give --data with --sets, or --synthetic, or both")
     config = GeneralConfig(epochs=args.epochs, learning_rate=args.learning_rate,
