@@ -2,13 +2,14 @@
 schemas the evaluation sets do not have.
 
 SLURP (Bastianelli et al., 2020; https://github.com/pswietojanski/slurp, text under CC BY 4.0)
-holds about 17,000 commands to a home assistant over 18 scenarios ("wake me up at five am this
-week", "play the latest podcast by ..."), each annotated with its intent and its slots inline:
+holds commands to a home assistant over 18 scenarios ("wake me up at five am this week",
+"play the latest podcast by ..."), each annotated with its intent and its slots inline:
 ``"wake me up at [time : five am] [date : this week]"``. Its ``dataset/slurp/devel.jsonl`` and
-``test.jsonl`` are plain files in the repository (``train.jsonl`` is stored outside git); they
-are read here. SLURP is not one of the evaluation sets, so its own test split is training data
-like any other; what must stay out are the evaluation sets' texts, which ``exclude`` drops
-(normalised exact matches: SLURP and SNIPS share "what is the weather here").
+``test.jsonl`` (5,007 commands, 81 intents) are plain files in the repository (``train.jsonl``
+is stored outside git); they are read here. SLURP is not one of the evaluation sets, so its
+own test split is training data like any other; what must stay out are the evaluation sets'
+texts, which ``exclude`` drops (normalised exact matches: SLURP and SNIPS share "what is the
+weather here").
 
 One schema per intent, as SNIPS has: every slot type the intent's commands use, as a nullable
 string, all required (the shape of the evaluation sets' schemas); a command's output names the
