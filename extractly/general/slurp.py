@@ -2,21 +2,20 @@
 schemas the evaluation sets do not have.
 
 SLURP (Bastianelli et al., 2020; https://github.com/pswietojanski/slurp, text under CC BY 4.0)
-holds commands to a home assistant over 18 scenarios ("wake me up at five am this week",
-"play the latest podcast by ..."), each annotated with its intent and its slots inline:
-``"wake me up at [time : five am] [date : this week]"``. Its ``dataset/slurp/devel.jsonl`` and
-``test.jsonl`` (5,007 commands, 81 intents) are plain files in the repository (``train.jsonl``
-is stored outside git); they are read here. SLURP is not one of the evaluation sets, so its
-own test split is training data like any other; what must stay out are the evaluation sets'
-texts, which ``exclude`` drops (normalised exact matches: SLURP and SNIPS share "what is the
-weather here").
+holds commands to a home assistant over 18 scenarios, each annotated with its intent and its
+slots inline, as in ``"wake me up at [time : six thirty] [date : tomorrow]"``. Its
+``dataset/slurp/devel.jsonl`` and ``test.jsonl`` (5,007 commands, 81 intents) are plain files in
+the repository (``train.jsonl`` is stored outside git); they are read here. SLURP is not one of
+the evaluation sets, so its own test split is training data like any other; what must stay out
+are the evaluation sets' texts, which ``exclude`` drops (normalised exact matches: one SLURP
+command is, word for word, a SNIPS text).
 
 One schema per intent, as SNIPS has: every slot type the intent's commands use, as a nullable
 string, all required (the shape of the evaluation sets' schemas); a command's output names the
 words of each slot it fills, as its annotation writes them, and null for the rest. Commands
-without a slot teach nothing a schema needs, and a command that fills one slot type twice ("one
-[currency_name : american dollar] in [currency_name : japanese yen]") has no single right string
-for the field: both are left out and counted in ``Mix.skipped``.
+without a slot teach nothing a schema needs, and a command that fills one slot type twice ("how
+many [currency_name : euros] to the [currency_name : pound]") has no single right string for
+the field: both are left out and counted in ``Mix.skipped``.
 """
 
 from __future__ import annotations
