@@ -23,11 +23,16 @@ class NearCopy:
     containment: float
 
 
+def words(text: str) -> list[str]:
+    """``text``'s words, lower-cased, punctuation dropped: what every comparison here sees."""
+    return _WORD.findall(text.lower())
+
+
 def shingles(text: str) -> set[tuple[str, ...]]:
-    words = _WORD.findall(text.lower())
-    if len(words) < 3:
-        return {tuple(words)} if words else set()
-    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+    seq = words(text)
+    if len(seq) < 3:
+        return {tuple(seq)} if seq else set()
+    return {tuple(seq[i:i + 3]) for i in range(len(seq) - 2)}
 
 
 def near_copies(candidates: Iterable[str], protected: Sequence[str], *,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .leakage import words
 from .mix import Mix, Source
 
 ORIGIN = "pswietojanski/slurp@8eb1654: dataset/slurp/{devel,test}.jsonl"
@@ -44,8 +45,8 @@ class Command:
 
 
 def normalise(text: str) -> str:
-    """Lower case, words only: how ``exclude`` compares texts."""
-    return " ".join(re.findall(r"\w+", text.lower()))
+    """Lower case, words only (``leakage.words``): how ``exclude`` compares texts."""
+    return " ".join(words(text))
 
 
 def parse(annotation: str) -> tuple[str, list[tuple[str, str]]]:
@@ -82,8 +83,8 @@ def read_commands(folder: Path, skipped: list[tuple[str, str]]) -> list[Command]
                     skipped.append((where, "no slot"))
                 elif len(set(types)) < len(types):
                     skipped.append((where, "a slot type filled twice"))
-                elif any(not words or words not in text for _, words in slots):
-                    skipped.append((where, "a slot's words not in the text"))
+                elif any(not said for _, said in slots):
+                    skipped.append((where, "a slot with no words"))
                 else:
                     commands.append(Command(str(row["intent"]), text, dict(slots)))
     return commands
@@ -122,15 +123,16 @@ def slurp_set(folder: Path, *, per_set: int | None = None, seed: int = 0,
     fields: dict[str, set[str]] = {}
     for c in kept:
         fields.setdefault(c.intent, set()).update(c.slots)
+    schemas = {intent: intent_schema(intent, names) for intent, names in fields.items()}
     if per_set is not None and len(kept) > per_set:
         kept = random.Random(f"{seed}:slurp").sample(kept, per_set)
     by_intent: dict[str, list[tuple[str, Any]]] = {}
     for c in kept:
-        output = {name: c.slots.get(name) for name in sorted(fields[c.intent])}
+        output = {name: c.slots.get(name) for name in schemas[c.intent]["required"]}
         by_intent.setdefault(c.intent, []).append((c.text, output))
     for intent in sorted(by_intent):
-        mix.sources.append(Source(f"slurp/{intent}", intent_schema(intent, fields[intent]),
-                                  tuple(by_intent[intent]), origin, license_))
+        mix.sources.append(Source(f"slurp/{intent}", schemas[intent], tuple(by_intent[intent]),
+                                  origin, license_))
     return mix
 
 
