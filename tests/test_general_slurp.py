@@ -90,3 +90,15 @@ def test_evaluation_texts_are_kept_out_and_the_sample_is_seeded(tmp_path: Path) 
 def test_a_folder_without_slurp_says_where_it_looked_and_what_to_clone(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"clone https://github\.com/pswietojanski/slurp"):
         slurp_set(tmp_path)
+
+
+def test_the_recipe_refuses_slurp_without_the_evaluation_sets_to_keep_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from extractly.general.train import main
+
+    clone = _clone(tmp_path / "slurp")
+    with pytest.raises(SystemExit) as stop:
+        main(["--slurp", str(clone), "-o", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    assert "--slurp needs --data" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -230,9 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.spans:
         ap.error("--spans takes its commands' field names from --synthetic; give it")
     if args.slurp:
+        if not args.data:
+            ap.error("--slurp needs --data: a SLURP command whose words match a text of an "
+                     "evaluation set there is left out, and without --data nothing would be; "
+                     "give the folder of the sets you will score (e.g. --data ../shared/data)")
         from .slurp import evaluation_texts, slurp_set
         mixes.append(slurp_set(args.slurp, per_set=args.slurp_pairs, seed=args.seed,
-                               exclude=evaluation_texts(args.data) if args.data else ()))
+                               exclude=evaluation_texts(args.data)))
     if not mixes:
         ap.error("give --data with --sets, or --synthetic, or both")
     config = GeneralConfig(epochs=args.epochs, learning_rate=args.learning_rate,
