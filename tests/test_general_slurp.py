@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from extractly.general.slurp import evaluation_texts, parse, slurp_set
+from extractly.general.train import main
 from extractly.schema import load_schema
 from extractly.settings import Safeguards
 from extractly.tune.dataset import make_pair
@@ -94,11 +95,10 @@ def test_a_folder_without_slurp_says_where_it_looked_and_what_to_clone(tmp_path:
 
 def test_the_recipe_refuses_slurp_without_the_evaluation_sets_to_keep_out(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from extractly.general.train import main
-
     clone = _clone(tmp_path / "slurp")
     with pytest.raises(SystemExit) as stop:
-        main(["--slurp", str(clone), "-o", str(tmp_path / "out")])
+        main(["--slurp", str(clone), "--synthetic", str(tmp_path / "none.jsonl"),
+              "-o", str(tmp_path / "out")])
     assert stop.value.code == 2
     assert "--slurp needs --data" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -212,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "('' for none)")
     ap.add_argument("-o", "--out", type=Path, required=True)
     args = ap.parse_args(argv)
+    if args.slurp and not args.data:
+        ap.error("--slurp needs --data: a SLURP command whose words match a text of an "
+                 "evaluation set there is left out, and without --data nothing would be; "
+                 "give the folder of the sets you will score (e.g. --data ../shared/data)")
     protected: list[str] = []
     if args.protect:
         module, _, name = args.protect.partition(":")
@@ -230,10 +234,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.spans:
         ap.error("--spans takes its commands' field names from --synthetic; give it")
     if args.slurp:
-        if not args.data:
-            ap.error("--slurp needs --data: a SLURP command whose words match a text of an "
-                     "evaluation set there is left out, and without --data nothing would be; "
-                     "give the folder of the sets you will score (e.g. --data ../shared/data)")
         from .slurp import evaluation_texts, slurp_set
         mixes.append(slurp_set(args.slurp, per_set=args.slurp_pairs, seed=args.seed,
                                exclude=evaluation_texts(args.data)))
