@@ -102,3 +102,9 @@ def test_the_recipe_refuses_slurp_without_the_evaluation_sets_to_keep_out(
     assert stop.value.code == 2
     assert "--slurp needs --data" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_evaluation_texts_refuse_a_folder_holding_no_set(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a set")
+    with pytest.raises(FileNotFoundError, match="no labelled set here"):
+        evaluation_texts(tmp_path)

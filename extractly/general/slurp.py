@@ -138,9 +138,16 @@ def slurp_set(folder: Path, *, per_set: int | None = None, seed: int = 0,
 
 def evaluation_texts(root: Path) -> list[str]:
     """Every text of every split (train and test) of the labelled sets under ``root`` (the
-    shared evaluation layout): what ``slurp_set`` must not train on."""
+    shared evaluation layout): what ``slurp_set`` must not train on. A folder holding no set
+    is refused, since excluding nothing would go unnoticed."""
+    paths = sorted(root.glob("*/*.jsonl"))
+    if not paths:
+        raise FileNotFoundError(
+            f"{root}: no labelled set here (no SET/*.jsonl), so no evaluation text could be "
+            "kept out of training; give the folder of the sets you will score "
+            "(e.g. ../shared/data)")
     texts: list[str] = []
-    for path in sorted(root.glob("*/*.jsonl")):
+    for path in paths:
         with path.open(encoding="utf-8") as f:
             for line in f:
                 if line.strip():
